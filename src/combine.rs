@@ -1,0 +1,171 @@
+//! Combining: every hit's strength times its weight, summed as log-odds, gives
+//! the score; the policy's thresholds turn the score into an action.
+
+use std::collections::HashMap;
+
+use crate::features::{CodeInfo, Evidence};
+use crate::policy::Policy;
+use crate::verdict::{Action, Reason, Verdict};
+
+/// Codes that come from the policy's own allow and deny lists.
+pub(crate) const CODES: &[CodeInfo] = &[
+    CodeInfo {
+        code: "POLICY_ALLOW_SENDER",
+        default_weight: -12.0,
+        summary: "the sender is on the policy's allow list",
+    },
+    CodeInfo {
+        code: "POLICY_ALLOW_PHRASE",
+        default_weight: -4.0,
+        summary: "the text contains a phrase from the policy's allow list",
+    },
+    CodeInfo {
+        code: "POLICY_DENY_SENDER",
+        default_weight: 12.0,
+        summary: "the sender is on the policy's deny list",
+    },
+    CodeInfo {
+        code: "POLICY_DENY_PHRASE",
+        default_weight: 6.0,
+        summary: "the text contains a phrase or pattern from the policy's deny list",
+    },
+];
+
+/// Log-odds of spam for a message with no evidence at all: most DMs to a
+/// brand are from customers.
+pub(crate) const DEFAULT_BIAS: f64 = -3.0;
+
+/// The weight of every code, resolved once when the filter is built.
+#[derive(Debug, Clone)]
+pub(crate) struct Weights {
+    pub bias: f64,
+    by_code: HashMap<&'static str, f64>,
+}
+
+impl Weights {
+    /// Defaults of every code, then the fitted weights (from a model), then
+    /// the policy's overrides, each replacing the one before.
+    pub fn resolve(
+        fitted: &[(&'static str, f64)],
+        fitted_bias: Option<f64>,
+        policy: &Policy,
+    ) -> Weights {
+        let mut by_code: HashMap<&'static str, f64> = crate::features::all_codes()
+            .map(|info| (info.code, info.default_weight))
+            .collect();
+        for &(code, w) in fitted {
+            by_code.insert(code, w);
+        }
+        for (code, &w) in &policy.weights {
+            if let Some(slot) = by_code.get_mut(code.as_str()) {
+                *slot = w;
+            }
+        }
+        Weights {
+            bias: fitted_bias.unwrap_or(DEFAULT_BIAS),
+            by_code,
+        }
+    }
+
+    pub fn get(&self, code: &str) -> f64 {
+        self.by_code.get(code).copied().unwrap_or(0.0)
+    }
+}
+
+/// Turns evidence into a verdict. Takes the hits' details by move so that
+/// the reasons do not copy them.
+pub(crate) fn verdict(evidence: &mut Evidence, weights: &Weights, policy: &Policy) -> Verdict {
+    let mut logit = weights.bias;
+    let mut reasons = Vec::with_capacity(evidence.hits.len());
+    let mut forced = None;
+    for hit in evidence.hits.drain(..) {
+        let weight = weights.get(hit.code) * hit.strength;
+        if weight == 0.0 {
+            continue;
+        }
+        match hit.code {
+            "POLICY_ALLOW_SENDER" => forced = Some(Action::Allow),
+            "POLICY_DENY_SENDER" if forced.is_none() => forced = Some(Action::Block),
+            _ => {}
+        }
+        logit += weight;
+        reasons.push(Reason {
+            code: hit.code,
+            weight: round3(weight),
+            detail: hit.detail,
+        });
+    }
+    reasons.sort_by(|a, b| b.weight.abs().total_cmp(&a.weight.abs()));
+    let score = sigmoid(logit);
+    let action = forced.unwrap_or(if score >= policy.block_threshold {
+        Action::Block
+    } else if score >= policy.review_threshold {
+        Action::Review
+    } else {
+        Action::Allow
+    });
+    Verdict {
+        score,
+        action,
+        reasons,
+    }
+}
+
+/// The logistic function, total over every `f64`: NaN maps to 0.5 and the
+/// result always lies in `[0, 1]`.
+pub(crate) fn sigmoid(x: f64) -> f64 {
+    if x.is_nan() {
+        return 0.5;
+    }
+    (1.0 / (1.0 + (-x).exp())).clamp(0.0, 1.0)
+}
+
+fn round3(x: f64) -> f64 {
+    (x * 1000.0).round() / 1000.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sigmoid_stays_in_unit_interval() {
+        for x in [
+            f64::NEG_INFINITY,
+            -1e308,
+            -30.0,
+            0.0,
+            30.0,
+            1e308,
+            f64::INFINITY,
+            f64::NAN,
+        ] {
+            let s = sigmoid(x);
+            assert!((0.0..=1.0).contains(&s), "sigmoid({x}) = {s}");
+        }
+    }
+
+    #[test]
+    fn reasons_come_strongest_first_and_thresholds_pick_the_action() {
+        let policy = Policy::default();
+        let weights = Weights::resolve(&[], None, &policy);
+        let mut ev = Evidence::default();
+        ev.push("POLICY_DENY_PHRASE", 1.0, "deny phrase");
+        ev.push("POLICY_ALLOW_PHRASE", 0.5, "allow phrase");
+        let v = verdict(&mut ev, &weights, &policy);
+        assert_eq!(v.reasons[0].code, "POLICY_DENY_PHRASE");
+        assert_eq!(v.reasons.len(), 2);
+        // -3 + 6 - 2 = 1 → 0.73: between review (0.5) and block (0.9).
+        assert_eq!(v.action, Action::Review);
+    }
+
+    #[test]
+    fn an_allowed_sender_is_allowed_whatever_else_fired() {
+        let policy = Policy::default();
+        let weights = Weights::resolve(&[], None, &policy);
+        let mut ev = Evidence::default();
+        ev.push("POLICY_DENY_PHRASE", 1.0, "deny phrase");
+        ev.push("POLICY_ALLOW_SENDER", 1.0, "allowed sender");
+        assert_eq!(verdict(&mut ev, &weights, &policy).action, Action::Allow);
+    }
+}

@@ -1,0 +1,127 @@
+//! The policy's own allow and deny lists.
+
+use std::collections::HashSet;
+
+use aho_corasick::AhoCorasick;
+use regex::RegexSet;
+
+use crate::Error;
+use crate::features::Evidence;
+use crate::features::text::phrase_key;
+use crate::message::Message;
+use crate::normalize::Canonical;
+use crate::policy::{Lists, Policy};
+
+/// One compiled list: senders in a set, phrases in one automaton, patterns
+/// in one regex set.
+#[derive(Debug, Clone)]
+struct CompiledList {
+    senders: HashSet<String>,
+    phrases: Option<(AhoCorasick, Vec<String>)>,
+    patterns: Option<RegexSet>,
+}
+
+impl CompiledList {
+    fn build(list: &Lists, name: &str) -> Result<CompiledList, Error> {
+        let keys: Vec<String> = list
+            .phrases
+            .iter()
+            .map(|p| phrase_key(p))
+            .filter(|k| !k.trim().is_empty())
+            .collect();
+        let phrases = if keys.is_empty() {
+            None
+        } else {
+            let ac = AhoCorasick::new(&keys)
+                .map_err(|e| Error::policy(Some(format!("{name}.phrases")), e.to_string()))?;
+            Some((ac, keys))
+        };
+        let patterns = if list.patterns.is_empty() {
+            None
+        } else {
+            Some(
+                RegexSet::new(&list.patterns)
+                    .map_err(|e| Error::policy(Some(format!("{name}.patterns")), e.to_string()))?,
+            )
+        };
+        Ok(CompiledList {
+            senders: list.senders.iter().cloned().collect(),
+            phrases,
+            patterns,
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct ListRules {
+    allow: CompiledList,
+    deny: CompiledList,
+}
+
+impl ListRules {
+    pub fn build(policy: &Policy) -> Result<ListRules, Error> {
+        Ok(ListRules {
+            allow: CompiledList::build(&policy.allow, "allow")?,
+            deny: CompiledList::build(&policy.deny, "deny")?,
+        })
+    }
+
+    pub fn scan(&self, msg: &Message<'_>, canon: &Canonical, evidence: &mut Evidence) {
+        if let Some(sender) = msg.sender {
+            if self.allow.senders.contains(sender) {
+                evidence.push(
+                    "POLICY_ALLOW_SENDER",
+                    1.0,
+                    format!("sender {sender} is on the allow list"),
+                );
+            }
+            if self.deny.senders.contains(sender) {
+                evidence.push(
+                    "POLICY_DENY_SENDER",
+                    1.0,
+                    format!("sender {sender} is on the deny list"),
+                );
+            }
+        }
+        if let Some((ac, keys)) = &self.allow.phrases
+            && let Some(m) = ac.find(&canon.phrase)
+        {
+            let phrase = keys[m.pattern().as_usize()].trim();
+            evidence.push(
+                "POLICY_ALLOW_PHRASE",
+                1.0,
+                format!("allow-listed phrase \"{phrase}\""),
+            );
+        }
+        if let Some((ac, keys)) = &self.deny.phrases
+            && let Some(m) = ac.find(&canon.phrase)
+        {
+            let phrase = keys[m.pattern().as_usize()].trim();
+            evidence.push(
+                "POLICY_DENY_PHRASE",
+                1.0,
+                format!("deny-listed phrase \"{phrase}\""),
+            );
+        }
+        if let Some(set) = &self.deny.patterns
+            && let Some(index) = set.matches(&canon.text).iter().next()
+        {
+            let pattern = &set.patterns()[index];
+            evidence.push(
+                "POLICY_DENY_PHRASE",
+                1.0,
+                format!("text matches deny pattern /{pattern}/"),
+            );
+        }
+        if let Some(set) = &self.allow.patterns
+            && let Some(index) = set.matches(&canon.text).iter().next()
+        {
+            let pattern = &set.patterns()[index];
+            evidence.push(
+                "POLICY_ALLOW_PHRASE",
+                1.0,
+                format!("text matches allow pattern /{pattern}/"),
+            );
+        }
+    }
+}

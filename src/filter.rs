@@ -1,0 +1,161 @@
+//! The filter: built once from a policy, then shared to check every message.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use crate::Error;
+use crate::combine::{self, Weights};
+use crate::features::Evidence;
+use crate::features::lists::ListRules;
+use crate::features::text::TextRules;
+use crate::message::Message;
+use crate::normalize::Canonical;
+use crate::policy::Policy;
+use crate::verdict::Verdict;
+
+/// Scores direct messages: allow, review or block, and why.
+///
+/// Build it once and share it: it is `Clone` (a reference count), `Send` and
+/// `Sync`. [`Filter::check`] never fails and never panics, whatever the text.
+///
+/// ```
+/// use dmguard::{Action, Filter, Message};
+///
+/// let filter = Filter::default();
+/// let verdict = filter.check(&Message::new("hi, my parcel hasn't arrived, order 1182"));
+/// assert_eq!(verdict.action, Action::Allow);
+/// assert!((0.0..=1.0).contains(&verdict.score));
+/// ```
+#[derive(Debug, Clone)]
+pub struct Filter {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    policy: Policy,
+    weights: Weights,
+    lists: ListRules,
+    text: TextRules,
+}
+
+/// Per-thread buffers reused between messages, so that checking a message
+/// does not allocate for its canonical forms.
+#[derive(Default)]
+struct Scratch {
+    canon: Canonical,
+    evidence: Evidence,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+impl Default for Filter {
+    /// The built-in policy.
+    fn default() -> Self {
+        Filter::new(Policy::default()).expect("the built-in policy is valid")
+    }
+}
+
+impl Filter {
+    /// A filter with this policy.
+    pub fn new(policy: Policy) -> Result<Filter, Error> {
+        Filter::builder().policy(policy).build()
+    }
+
+    /// A builder, starting from the built-in policy.
+    pub fn builder() -> FilterBuilder {
+        FilterBuilder::default()
+    }
+
+    /// The policy this filter was built with.
+    pub fn policy(&self) -> &Policy {
+        &self.inner.policy
+    }
+
+    /// Judges one message.
+    pub fn check(&self, msg: &Message<'_>) -> Verdict {
+        SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut scratch) => self.check_with(msg, &mut scratch),
+            // Re-entered from the same thread (a caller checking inside a
+            // callback of ours cannot happen today, but never panic).
+            Err(_) => self.check_with(msg, &mut Scratch::default()),
+        })
+    }
+
+    fn check_with(&self, msg: &Message<'_>, scratch: &mut Scratch) -> Verdict {
+        let inner = &*self.inner;
+        let Scratch { canon, evidence } = scratch;
+        evidence.clear();
+        let text = truncate(msg.text, inner.policy.limits.max_text_bytes);
+
+        // Text: canonical forms, disguises, phrase rules, the policy's lists.
+        canon.canonicalize(text);
+        inner.lists.scan(msg, canon, evidence);
+        inner.text.scan(canon, evidence);
+
+        combine::verdict(evidence, &inner.weights, &inner.policy)
+    }
+}
+
+/// The longest prefix of `text` within `max` bytes that ends on a character
+/// boundary.
+fn truncate(text: &str, max: usize) -> &str {
+    if text.len() <= max {
+        return text;
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
+/// Builds a [`Filter`]; every check of the configuration happens in
+/// [`FilterBuilder::build`].
+#[derive(Debug, Clone, Default)]
+pub struct FilterBuilder {
+    policy: Policy,
+}
+
+impl FilterBuilder {
+    /// Uses this policy. Default: [`Policy::default`].
+    pub fn policy(mut self, policy: Policy) -> Self {
+        self.policy = policy;
+        self
+    }
+
+    /// Checks the configuration and compiles every rule.
+    pub fn build(self) -> Result<Filter, Error> {
+        self.policy.validate()?;
+        let policy = self.policy;
+        let weights = Weights::resolve(&[], None, &policy);
+        Ok(Filter {
+            inner: Arc::new(Inner {
+                lists: ListRules::build(&policy)?,
+                text: TextRules::build(&policy)?,
+                weights,
+                policy,
+            }),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filter_is_clone_send_sync() {
+        fn assert_traits<T: Clone + Send + Sync + 'static>() {}
+        assert_traits::<Filter>();
+    }
+
+    #[test]
+    fn truncate_respects_char_boundaries() {
+        assert_eq!(truncate("héllo", 2), "h");
+        assert_eq!(truncate("héllo", 3), "hé");
+        assert_eq!(truncate("abc", 10), "abc");
+    }
+}

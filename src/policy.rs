@@ -1,0 +1,255 @@
+//! The policy: thresholds, weights and lists, read from TOML or JSON.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::Error;
+
+/// How a filter judges messages: configuration as data.
+///
+/// Every field has a default, so a policy file names only what it changes.
+/// Unknown keys are an error, so a typo never passes silently.
+///
+/// ```
+/// use dmguard::Policy;
+///
+/// let policy = Policy::from_toml_str(r#"
+/// review_threshold = 0.4
+/// block_threshold = 0.95
+/// extra_phrases = ["limited drop"]
+///
+/// [weights]
+/// TEXT_ZERO_WIDTH = 2.0
+///
+/// [allow]
+/// senders = ["u_partner"]
+/// "#)?;
+/// assert_eq!(policy.review_threshold, 0.4);
+/// assert!(Policy::from_toml_str("review_treshold = 0.4").is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Policy {
+    /// Score at or above which a message is held for review. Default 0.5.
+    pub review_threshold: f64,
+    /// Score at or above which a message is blocked. Default 0.9.
+    pub block_threshold: f64,
+    /// Weight per reason code, replacing the built-in or trained weight.
+    /// Default: empty.
+    pub weights: BTreeMap<String, f64>,
+    /// More spam phrases, matched on the canonical text like the built-in
+    /// list (reason `TEXT_SPAM_PHRASE`). Default: empty.
+    pub extra_phrases: Vec<String>,
+    /// Senders and phrases that speak for a message. Default: empty.
+    pub allow: Lists,
+    /// Senders, phrases and regular expressions that speak against a
+    /// message. Default: empty.
+    pub deny: Lists,
+    /// Caps on the work done per message.
+    pub limits: Limits,
+}
+
+/// Allow or deny lists.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Lists {
+    /// Sender identifiers, matched exactly.
+    pub senders: Vec<String>,
+    /// Phrases, matched on the canonical text (case, width and look-alike
+    /// letters do not matter).
+    pub phrases: Vec<String>,
+    /// Regular expressions (Rust `regex` syntax) matched on the canonical
+    /// text.
+    pub patterns: Vec<String>,
+}
+
+/// Caps on the work done per message, so that no input costs more than a
+/// bounded amount.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    /// Bytes of text examined; the rest is ignored (reason
+    /// `TEXT_TRUNCATED`). Default 4096.
+    pub max_text_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_text_bytes: 4096,
+        }
+    }
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            review_threshold: 0.5,
+            block_threshold: 0.9,
+            weights: BTreeMap::new(),
+            extra_phrases: Vec::new(),
+            allow: Lists::default(),
+            deny: Lists::default(),
+            limits: Limits::default(),
+        }
+    }
+}
+
+impl Policy {
+    /// Reads a policy from TOML text and checks it.
+    pub fn from_toml_str(source: &str) -> Result<Policy, Error> {
+        let policy: Policy = toml::from_str(source)
+            .map_err(|e| Error::policy(None, e.to_string().trim_end().to_string()))?;
+        policy.validated(source)
+    }
+
+    /// Reads a policy from JSON text and checks it.
+    pub fn from_json_str(source: &str) -> Result<Policy, Error> {
+        let policy: Policy = serde_json::from_str(source)
+            .map_err(|e| Error::policy(Some(format!("line {}", e.line())), e.to_string()))?;
+        policy.validated(source)
+    }
+
+    /// Reads a policy file: JSON when the name ends in `.json`, TOML
+    /// otherwise. Errors name the file.
+    pub fn from_path(path: impl AsRef<Path>) -> Result<Policy, Error> {
+        let path = path.as_ref();
+        let source = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let parsed = if path.extension().is_some_and(|e| e == "json") {
+            Policy::from_json_str(&source)
+        } else {
+            Policy::from_toml_str(&source)
+        };
+        parsed.map_err(|e| Error::policy(Some(path.display().to_string()), e.to_string()))
+    }
+
+    /// Checks the values that serde cannot: ranges, order, codes, patterns.
+    pub fn validate(&self) -> Result<(), Error> {
+        self.check_values("")
+    }
+
+    fn validated(self, source: &str) -> Result<Policy, Error> {
+        self.check_values(source)?;
+        Ok(self)
+    }
+
+    fn check_values(&self, source: &str) -> Result<(), Error> {
+        let at = |key: &str| Some(locate(source, key));
+        for (key, value) in [
+            ("review_threshold", self.review_threshold),
+            ("block_threshold", self.block_threshold),
+        ] {
+            if !(0.0..=1.0).contains(&value) {
+                return Err(Error::policy(
+                    at(key),
+                    format!("{key} = {value} is outside [0, 1]"),
+                ));
+            }
+        }
+        if self.review_threshold > self.block_threshold {
+            return Err(Error::policy(
+                at("review_threshold"),
+                format!(
+                    "review_threshold ({}) is above block_threshold ({})",
+                    self.review_threshold, self.block_threshold
+                ),
+            ));
+        }
+        for (code, weight) in &self.weights {
+            if !crate::features::all_codes().any(|info| info.code == code) {
+                return Err(Error::policy(
+                    at(code),
+                    format!("weights.{code}: no reason has this code"),
+                ));
+            }
+            if !weight.is_finite() {
+                return Err(Error::policy(
+                    at(code),
+                    format!("weights.{code} is not a finite number"),
+                ));
+            }
+        }
+        for (list, name) in [(&self.allow, "allow"), (&self.deny, "deny")] {
+            for pattern in &list.patterns {
+                if let Err(e) = regex::Regex::new(pattern) {
+                    return Err(Error::policy(
+                        at(pattern),
+                        format!("{name}.patterns: {pattern:?} is not a valid regex: {e}"),
+                    ));
+                }
+            }
+        }
+        if self.limits.max_text_bytes == 0 {
+            return Err(Error::policy(
+                at("max_text_bytes"),
+                "limits.max_text_bytes must be at least 1",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// "line N" of the first line that mentions `key`, or the key itself when
+/// the source does not show it (a policy built in code).
+fn locate(source: &str, key: &str) -> String {
+    match source.lines().position(|line| line.contains(key)) {
+        Some(index) => format!("line {}", index + 1),
+        None => key.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn error(source: &str) -> String {
+        Policy::from_toml_str(source).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn empty_policy_is_the_default() {
+        assert_eq!(Policy::from_toml_str("").unwrap(), Policy::default());
+        assert_eq!(Policy::from_json_str("{}").unwrap(), Policy::default());
+    }
+
+    #[test]
+    fn unknown_key_names_the_key_and_line() {
+        let e = error("review_threshold = 0.5\nblock_treshold = 0.9\n");
+        assert!(e.contains("block_treshold") && e.contains("line 2"), "{e}");
+    }
+
+    #[test]
+    fn threshold_outside_unit_interval_is_named() {
+        let e = error("\nblock_threshold = 1.5\n");
+        assert!(e.contains("block_threshold") && e.contains("line 2"), "{e}");
+    }
+
+    #[test]
+    fn review_above_block_is_an_error() {
+        let e = error("review_threshold = 0.95\nblock_threshold = 0.9\n");
+        assert!(e.contains("above block_threshold"), "{e}");
+    }
+
+    #[test]
+    fn bad_regex_names_the_pattern_and_line() {
+        let e = error("[deny]\npatterns = [\"(unclosed\"]\n");
+        assert!(e.contains("(unclosed") && e.contains("line 2"), "{e}");
+    }
+
+    #[test]
+    fn unknown_weight_code_is_an_error() {
+        let e = error("[weights]\nTEXT_NOT_A_CODE = 1.0\n");
+        assert!(e.contains("TEXT_NOT_A_CODE") && e.contains("line 2"), "{e}");
+    }
+
+    #[test]
+    fn json_errors_name_the_line() {
+        let e = Policy::from_json_str("{\n\"review_threshold\": \"high\"\n}")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 2"), "{e}");
+    }
+}
