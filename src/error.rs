@@ -20,6 +20,10 @@ enum ErrorKind {
         message: String,
     },
     InvalidInput(String),
+    Model {
+        path: Option<PathBuf>,
+        message: String,
+    },
     Io {
         path: PathBuf,
         source: std::io::Error,
@@ -44,6 +48,29 @@ impl Error {
         }
     }
 
+    /// A model that could not be read: foreign, truncated, corrupt or too new.
+    pub(crate) fn model(message: impl Into<String>) -> Error {
+        Error {
+            kind: ErrorKind::Model {
+                path: None,
+                message: message.into(),
+            },
+        }
+    }
+
+    /// The same model error, naming the file it came from.
+    pub(crate) fn in_file(self, file: &Path) -> Error {
+        match self.kind {
+            ErrorKind::Model { message, .. } => Error {
+                kind: ErrorKind::Model {
+                    path: Some(file.to_path_buf()),
+                    message,
+                },
+            },
+            kind => Error { kind },
+        }
+    }
+
     /// A file that could not be read or written.
     pub(crate) fn io(path: &Path, source: std::io::Error) -> Error {
         Error {
@@ -52,6 +79,11 @@ impl Error {
                 source,
             },
         }
+    }
+
+    /// True when the error is about a model file or model bytes.
+    pub fn is_model(&self) -> bool {
+        matches!(self.kind, ErrorKind::Model { .. })
     }
 
     /// True when the error is about a policy.
@@ -71,6 +103,14 @@ impl fmt::Display for Error {
                 location: None,
                 message,
             } => write!(f, "bad policy: {message}"),
+            ErrorKind::Model {
+                path: Some(path),
+                message,
+            } => write!(f, "bad model {}: {message}", path.display()),
+            ErrorKind::Model {
+                path: None,
+                message,
+            } => write!(f, "bad model: {message}"),
             ErrorKind::InvalidInput(message) => write!(f, "invalid input: {message}"),
             ErrorKind::Io { path, source } => write!(f, "{}: {source}", path.display()),
         }

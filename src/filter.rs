@@ -4,11 +4,12 @@ use std::cell::RefCell;
 use std::sync::Arc;
 
 use crate::Error;
+use crate::classifier::{self, Classifier, Model};
 use crate::combine::{self, Weights};
 use crate::features::Evidence;
 use crate::features::lists::ListRules;
 use crate::features::text::TextRules;
-use crate::message::Message;
+use crate::message::{Label, Message};
 use crate::normalize::Canonical;
 use crate::policy::Policy;
 use crate::verdict::Verdict;
@@ -37,6 +38,9 @@ struct Inner {
     weights: Weights,
     lists: ListRules,
     text: TextRules,
+    /// The trained text classifier and the combination it was fitted
+    /// with; `None` for a rules-only filter.
+    model: Option<(Classifier, Model)>,
 }
 
 /// Per-thread buffers reused between messages, so that checking a message
@@ -52,7 +56,7 @@ thread_local! {
 }
 
 impl Default for Filter {
-    /// The built-in policy.
+    /// The built-in policy and the built-in model ([`Model::builtin`]).
     fn default() -> Self {
         Filter::new(Policy::default()).expect("the built-in policy is valid")
     }
@@ -74,6 +78,60 @@ impl Filter {
         &self.inner.policy
     }
 
+    /// Teaches the text classifier that this message is spam or ham, for
+    /// example from a moderator's "spam / not spam" click. The change is
+    /// immediate and safe while other threads check: the next check sees
+    /// it. Does nothing on a filter built
+    /// [`without_model`](FilterBuilder::without_model).
+    ///
+    /// ```
+    /// use dmguard::{Filter, Label, Message};
+    ///
+    /// let filter = Filter::default();
+    /// let msg = Message::new("grab the zorblax deal at zorblax dot shop");
+    /// let before = filter.check(&msg).score;
+    /// filter.learn(&msg, Label::Spam);
+    /// assert!(filter.check(&msg).score > before);
+    /// ```
+    pub fn learn(&self, msg: &Message<'_>, label: Label) {
+        let Some((classifier, _)) = &self.inner.model else {
+            return;
+        };
+        let text = truncate(msg.text, self.inner.policy.limits.max_text_bytes);
+        let mut canon = Canonical::default();
+        canon.canonicalize(text);
+        classifier.learn(&canon.text, label == Label::Spam);
+    }
+
+    /// The model as it is now, including everything learned since the
+    /// filter was built; save it with [`Model::save`]. `None` for a filter
+    /// built [`without_model`](FilterBuilder::without_model).
+    pub fn model(&self) -> Option<Model> {
+        let (classifier, model) = self.inner.model.as_ref()?;
+        Some(Model {
+            fitted: classifier.snapshot(),
+            ..model.clone()
+        })
+    }
+
+    /// The rule evidence of a message (every family except the
+    /// classifier), as (code, strength) pairs: the inputs of the
+    /// combination fit.
+    pub(crate) fn rule_evidence(&self, msg: &Message<'_>, out: &mut Vec<(&'static str, f64)>) {
+        let mut scratch = Scratch::default();
+        let text = truncate(msg.text, self.inner.policy.limits.max_text_bytes);
+        scratch.canon.canonicalize(text);
+        self.scan_rules(msg, &mut scratch);
+        out.clear();
+        out.extend(scratch.evidence.hits.iter().map(|h| (h.code, h.strength)));
+    }
+
+    fn scan_rules(&self, msg: &Message<'_>, scratch: &mut Scratch) {
+        let Scratch { canon, evidence } = scratch;
+        self.inner.lists.scan(msg, canon, evidence);
+        self.inner.text.scan(canon, evidence);
+    }
+
     /// Judges one message.
     pub fn check(&self, msg: &Message<'_>) -> Verdict {
         SCRATCH.with(|cell| match cell.try_borrow_mut() {
@@ -86,22 +144,34 @@ impl Filter {
 
     fn check_with(&self, msg: &Message<'_>, scratch: &mut Scratch) -> Verdict {
         let inner = &*self.inner;
-        let Scratch { canon, evidence } = scratch;
-        evidence.clear();
+        scratch.evidence.clear();
         let text = truncate(msg.text, inner.policy.limits.max_text_bytes);
 
         // Text: canonical forms, disguises, phrase rules, the policy's lists.
-        canon.canonicalize(text);
-        inner.lists.scan(msg, canon, evidence);
-        inner.text.scan(canon, evidence);
+        scratch.canon.canonicalize(text);
+        self.scan_rules(msg, scratch);
 
-        combine::verdict(evidence, &inner.weights, &inner.policy)
+        // The trained classifier, on the canonical text.
+        if let Some((clf, _)) = &inner.model {
+            let score = clf.score(&scratch.canon.text);
+            // No word, no evidence: emoji-only or symbol-only messages are
+            // judged by the other families.
+            if score.features > 0 {
+                scratch.evidence.push(
+                    classifier::CODE,
+                    f64::from(score.logit),
+                    classifier::detail(&score),
+                );
+            }
+        }
+
+        combine::verdict(&mut scratch.evidence, &inner.weights, &inner.policy)
     }
 }
 
 /// The longest prefix of `text` within `max` bytes that ends on a character
 /// boundary.
-fn truncate(text: &str, max: usize) -> &str {
+pub(crate) fn truncate(text: &str, max: usize) -> &str {
     if text.len() <= max {
         return text;
     }
@@ -117,6 +187,15 @@ fn truncate(text: &str, max: usize) -> &str {
 #[derive(Debug, Clone, Default)]
 pub struct FilterBuilder {
     policy: Policy,
+    model: ModelChoice,
+}
+
+#[derive(Debug, Clone, Default)]
+enum ModelChoice {
+    #[default]
+    Builtin,
+    Given(Box<Model>),
+    Without,
 }
 
 impl FilterBuilder {
@@ -126,17 +205,53 @@ impl FilterBuilder {
         self
     }
 
+    /// Uses this trained model (classifier and fitted weights). Default:
+    /// [`Model::builtin`].
+    pub fn model(mut self, model: Model) -> Self {
+        self.model = ModelChoice::Given(Box::new(model));
+        self
+    }
+
+    /// Uses no trained model: the rules alone, with their default weights.
+    pub fn without_model(mut self) -> Self {
+        self.model = ModelChoice::Without;
+        self
+    }
+
     /// Checks the configuration and compiles every rule.
     pub fn build(self) -> Result<Filter, Error> {
         self.policy.validate()?;
         let policy = self.policy;
-        let weights = Weights::resolve(&[], None, &policy);
+        let model = match self.model {
+            ModelChoice::Builtin => Some(Model::builtin()),
+            ModelChoice::Given(model) => Some(*model),
+            ModelChoice::Without => None,
+        };
+        let weights = match &model {
+            Some(m) => {
+                // Fitted weights of codes this build knows; a model from an
+                // older build may name codes that no longer exist.
+                let fitted: Vec<(&'static str, f64)> = crate::features::all_codes()
+                    .filter_map(|info| m.fitted_weight(info.code).map(|w| (info.code, w)))
+                    .collect();
+                Weights::resolve(&fitted, m.fitted_bias(), &policy)
+            }
+            None => Weights::resolve(&[], None, &policy),
+        };
+        let model = model.map(|mut m| {
+            // The live weights sit in the classifier; the kept model holds
+            // only the settings and the combination.
+            let fitted = std::mem::take(&mut m.fitted);
+            let clf = Classifier::from_fitted(m.bits, fitted, m.learning_rate, m.l2);
+            (clf, m)
+        });
         Ok(Filter {
             inner: Arc::new(Inner {
                 lists: ListRules::build(&policy)?,
                 text: TextRules::build(&policy)?,
                 weights,
                 policy,
+                model,
             }),
         })
     }

@@ -48,8 +48,10 @@
 #![deny(rustdoc::broken_intra_doc_links)]
 #![warn(missing_debug_implementations)]
 
+mod classifier;
 mod combine;
 mod error;
+mod eval;
 mod features;
 mod filter;
 mod message;
@@ -57,7 +59,9 @@ mod normalize;
 mod policy;
 mod verdict;
 
+pub use classifier::{Learner, Model, TrainOptions};
 pub use error::Error;
+pub use eval::{CaughtAt, Confusion, Evaluation, HAM_FLAGGED_CEILINGS, ReasonRate, Report};
 pub use features::{CodeInfo, all_codes as reason_codes};
 pub use filter::{Filter, FilterBuilder};
 pub use message::{Label, Message, SenderProfile};

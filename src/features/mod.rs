@@ -28,7 +28,10 @@ pub struct CodeInfo {
 /// assert!(dmguard::reason_codes().any(|c| c.code == "TEXT_ZERO_WIDTH"));
 /// ```
 pub fn all_codes() -> impl Iterator<Item = &'static CodeInfo> {
-    text::CODES.iter().chain(crate::combine::CODES.iter())
+    text::CODES
+        .iter()
+        .chain(crate::classifier::CODES.iter())
+        .chain(crate::combine::CODES.iter())
 }
 
 /// One piece of evidence before weighting.

@@ -1,0 +1,269 @@
+//! Hashed features of the canonical text: word unigrams, orthogonal sparse
+//! bigrams, character n-grams inside words, and a few dense buckets.
+//!
+//! Every feature is a 32-bit hash reduced to an index into a fixed table, so
+//! the model never stores a vocabulary and scoring never allocates: tokens
+//! are slices of the canonical text, n-grams are hashed from a small stack
+//! buffer of characters.
+//!
+//! * **Unigrams**: maximal runs of letters and digits. Symbols are skipped
+//!   and a token with digits counts only as itself (no n-grams): trained on
+//!   SMS, symbols and number shapes (premium-rate numbers, prices) become
+//!   the strongest spam evidence, and in a brand inbox they flag customers'
+//!   order numbers, phone numbers, prices and links. Measured on the
+//!   fixtures: 12 of 68 ham flagged with them, 1 without; the links, money
+//!   and phone rules judge those in context instead.
+//! * **OSB** (orthogonal sparse bigrams, as in CRM114 and rspamd): each token
+//!   paired with each of the [`OSB_WINDOW`] tokens before it, the distance
+//!   hashed in, so "claim … prize" is a feature whatever lies between.
+//! * **Character n-grams** of length 3 to 5 inside each token, with word
+//!   boundary markers (as in fastText), so that misspellings, inflections
+//!   and unseen words still share evidence.
+//! * **Dense buckets**: text length and token count.
+
+/// How many previous tokens each token is paired with (CRM114 and rspamd
+/// use a window of five tokens: the current one and four before it).
+pub(crate) const OSB_WINDOW: usize = 4;
+/// Shortest and longest character n-gram.
+const NGRAM_MIN: usize = 3;
+const NGRAM_MAX: usize = 5;
+/// Characters of a token looked at for n-grams (longer tokens are URLs or
+/// noise; their start says enough).
+const MAX_TOKEN_CHARS: usize = 24;
+/// Tokens looked at per message, so that no text costs more than a bound.
+pub(crate) const MAX_TOKENS: usize = 256;
+
+// Seeds that keep the feature kinds apart in the table.
+const SEED_WORD: u32 = 0x9e37_79b9;
+const SEED_OSB: u32 = 0xc2b2_ae35;
+const SEED_NGRAM: u32 = 0x27d4_eb2f;
+const SEED_DENSE: u32 = 0x1656_67b1;
+
+/// One token of the canonical text.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Token<'a> {
+    pub text: &'a str,
+    /// The word's hash, used in pairs.
+    pub pair_hash: u32,
+}
+
+/// The kind of a feature, so that explanations can name words only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Word,
+    Other,
+}
+
+/// Calls `emit(hash, kind, token)` for every feature of `text` (a canonical,
+/// lowercased text) and returns how many were emitted and how many words
+/// (tokens) were seen: no features when the text has no word. `token` is the word
+/// for unigram features and empty otherwise.
+pub(crate) fn for_each<'a>(text: &'a str, mut emit: impl FnMut(u32, Kind, &'a str)) -> (u32, u32) {
+    // The mixes leave the low bits poorly spread, and the table index is
+    // the low bits: finish every hash.
+    let mut emit = move |h: u32, kind: Kind, word: &'a str| emit(finish(h), kind, word);
+    let mut count = 0u32;
+    let mut window = [0u32; OSB_WINDOW];
+    let mut seen = 0usize;
+    for token in tokens(text).take(MAX_TOKENS) {
+        // Symbols are not evidence here: in a brand inbox "+", "/", "@"
+        // and "£" come with phone numbers, links, handles and prices that
+        // customers send every day (the link and money rules judge those).
+        if !token.text.starts_with(char::is_alphanumeric) {
+            continue;
+        }
+        // Numbers count only as exact tokens, never by shape: the shapes of
+        // SMS premium-rate numbers and prices are what an SMS-trained model
+        // learns, and order numbers share them.
+        if token.text.bytes().any(|b| b.is_ascii_digit()) {
+            let h = hash_str(SEED_WORD, token.text);
+            emit(h, Kind::Other, "");
+            count += 1;
+            for (d, &prev) in window.iter().take(seen.min(OSB_WINDOW)).enumerate() {
+                emit(mix(mix(mix(SEED_OSB, prev), h), d as u32), Kind::Other, "");
+                count += 1;
+            }
+            window.copy_within(0..OSB_WINDOW - 1, 1);
+            window[0] = h;
+            seen += 1;
+            continue;
+        }
+        emit(hash_str(SEED_WORD, token.text), Kind::Word, token.text);
+        count += 1;
+        for (d, &prev) in window.iter().take(seen.min(OSB_WINDOW)).enumerate() {
+            let h = mix(mix(mix(SEED_OSB, prev), token.pair_hash), d as u32);
+            emit(h, Kind::Other, "");
+            count += 1;
+        }
+        window.copy_within(0..OSB_WINDOW - 1, 1);
+        window[0] = token.pair_hash;
+        seen += 1;
+        count += ngrams(token.text, &mut emit);
+    }
+    // A text without words (emoji, symbols) gives no evidence at all,
+    // rather than whatever its length bucket meant in the training set.
+    if seen == 0 {
+        return (0, 0);
+    }
+    // Dense evidence as buckets, each one a feature of its own.
+    let buckets = [(1, log2_bucket(text.len())), (2, log2_bucket(seen))];
+    for (which, bucket) in buckets {
+        emit(mix(mix(SEED_DENSE, which), bucket as u32), Kind::Other, "");
+        count += 1;
+    }
+    (count, seen as u32)
+}
+
+/// Character n-grams of one token with boundary markers; returns how many.
+fn ngrams<'a>(word: &'a str, emit: &mut impl FnMut(u32, Kind, &'a str)) -> u32 {
+    let mut buf = [0u32; MAX_TOKEN_CHARS + 2];
+    let mut len = 0;
+    buf[len] = u32::from('<');
+    len += 1;
+    for c in word.chars().take(MAX_TOKEN_CHARS) {
+        buf[len] = if c.is_ascii_digit() {
+            u32::from('0')
+        } else {
+            u32::from(c)
+        };
+        len += 1;
+    }
+    buf[len] = u32::from('>');
+    len += 1;
+    let mut count = 0;
+    for n in NGRAM_MIN..=NGRAM_MAX {
+        if n > len {
+            break;
+        }
+        for start in 0..=len - n {
+            let mut h = mix(SEED_NGRAM, n as u32);
+            for &c in &buf[start..start + n] {
+                h = mix(h, c);
+            }
+            emit(h, Kind::Other, "");
+            count += 1;
+        }
+    }
+    count
+}
+
+/// The tokens of a canonical text.
+pub(crate) fn tokens(text: &str) -> impl Iterator<Item = Token<'_>> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        let start = rest.find(|c: char| !c.is_whitespace())?;
+        rest = &rest[start..];
+        let first = rest.chars().next()?;
+        let end = if first.is_alphanumeric() {
+            rest.find(|c: char| !c.is_alphanumeric())
+                .unwrap_or(rest.len())
+        } else {
+            first.len_utf8()
+        };
+        let word = &rest[..end];
+        rest = &rest[end..];
+        let pair_hash = hash_str(SEED_WORD, word);
+        Some(Token {
+            text: word,
+            pair_hash,
+        })
+    })
+}
+
+fn log2_bucket(n: usize) -> usize {
+    (usize::BITS - n.leading_zeros()) as usize
+}
+
+/// A fast hash of a string's bytes, four at a time.
+pub(crate) fn hash_str(seed: u32, s: &str) -> u32 {
+    let bytes = s.as_bytes();
+    let mut h = mix(seed, bytes.len() as u32);
+    let mut chunks = bytes.chunks_exact(4);
+    for chunk in &mut chunks {
+        h = mix(
+            h,
+            u32::from_le_bytes([chunk[0], chunk[1], chunk[2], chunk[3]]),
+        );
+    }
+    for &b in chunks.remainder() {
+        h = mix(h, u32::from(b));
+    }
+    finish(h)
+}
+
+/// One round of an FxHash-like mix.
+#[inline]
+pub(crate) fn mix(h: u32, v: u32) -> u32 {
+    (h.rotate_left(5) ^ v).wrapping_mul(0x9e37_79b9)
+}
+
+/// Spreads the high bits down so that masking the low bits is uniform.
+#[inline]
+pub(crate) fn finish(h: u32) -> u32 {
+    let h = h ^ (h >> 16);
+    let h = h.wrapping_mul(0x85eb_ca6b);
+    h ^ (h >> 13)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(text: &str) -> Vec<&str> {
+        tokens(text).map(|t| t.text).collect()
+    }
+
+    #[test]
+    fn tokens_split_words_and_keep_symbols() {
+        assert_eq!(
+            words("win £1000 now!!"),
+            ["win", "£", "1000", "now", "!", "!"]
+        );
+        assert_eq!(words("  привет, мир "), ["привет", ",", "мир"]);
+        assert!(words("").is_empty());
+    }
+
+    #[test]
+    fn symbols_are_skipped_and_numbers_get_no_ngrams() {
+        let mut named = Vec::new();
+        let (n, words) = for_each("order #482913 +44", |_, kind, w| {
+            if kind == Kind::Word {
+                named.push(w);
+            }
+        });
+        assert_eq!(named, ["order"]);
+        // "order": 1 word + 12 n-grams; two numbers with their pairs; 2 buckets.
+        assert_eq!(n, 1 + 12 + (1 + 1) + (1 + 2) + 2);
+        assert_eq!(words, 3);
+    }
+
+    #[test]
+    fn features_are_deterministic_and_counted() {
+        let mut first = Vec::new();
+        let (n, _) = for_each("claim your prize now", |h, _, _| first.push(h));
+        let mut second = Vec::new();
+        for_each("claim your prize now", |h, _, _| second.push(h));
+        assert_eq!(first, second);
+        assert_eq!(n as usize, first.len());
+        // 4 words, 0+1+2+3 pairs, n-grams, 2 buckets.
+        assert!(first.len() > 4 + 6 + 2);
+    }
+
+    #[test]
+    fn huge_tokens_are_capped() {
+        let long = "a".repeat(10_000);
+        let (n, _) = for_each(&long, |_, _, _| {});
+        assert!(n < 100, "{n}");
+    }
+
+    #[test]
+    fn word_features_name_their_word() {
+        let mut named = Vec::new();
+        for_each("free gift", |_, kind, w| {
+            if kind == Kind::Word {
+                named.push(w);
+            }
+        });
+        assert_eq!(named, ["free", "gift"]);
+    }
+}

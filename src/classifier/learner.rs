@@ -1,0 +1,248 @@
+//! Fitting the classifier's weights: batch training over a labelled set and
+//! the online step that [`Filter::learn`](crate::Filter::learn) takes.
+//!
+//! Two learners were measured (`cargo run --release --example train --
+//! --cv 5 …`, 5-fold cross-validation on `sms/train.tsv`, see the module
+//! docs of [`crate::classifier`] for the figures); both produce a linear
+//! model over the same hashed features, so the runtime does not care which
+//! one made it:
+//!
+//! * [`Learner::Logistic`]: logistic regression by AdaGrad over several
+//!   shuffled epochs, features scaled to unit length per message.
+//! * [`Learner::NaiveBayes`]: naive Bayes in its linear form: each feature
+//!   weighs the log-ratio of its Robinson-smoothed spam and ham frequencies.
+//! * [`Learner::Both`]: logistic regression started from the naive Bayes
+//!   weights (as in NBSVM), so rare features start with their counted odds.
+
+use super::Vector;
+
+/// Which algorithm fits the classifier's weights.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Learner {
+    /// Logistic regression, AdaGrad, several shuffled epochs.
+    Logistic,
+    /// Naive Bayes as a linear model (log-ratios of smoothed frequencies).
+    NaiveBayes,
+    /// Logistic regression started from the naive Bayes weights.
+    Both,
+}
+
+/// Knobs of batch training; [`Default`] gives the settings that the
+/// built-in model was trained with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainOptions {
+    /// The algorithm. Default [`Learner::NaiveBayes`].
+    pub learner: Learner,
+    /// Passes over the training set. Default 12.
+    pub epochs: u32,
+    /// AdaGrad's step size. Default 0.4.
+    pub learning_rate: f32,
+    /// L2 penalty per step on the weights touched. Default 1e-5.
+    pub l2: f32,
+    /// log2 of the number of weights in the hashed table. Default 20.
+    pub table_bits: u32,
+    /// Seed of the shuffles, so training is reproducible. Default 1.
+    pub seed: u64,
+    /// Folds used to get out-of-fold classifier scores for fitting the
+    /// combination weights. Default 5.
+    pub folds: u32,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        TrainOptions {
+            learner: Learner::NaiveBayes,
+            epochs: 12,
+            learning_rate: 0.4,
+            l2: 1e-5,
+            table_bits: 20,
+            seed: 1,
+            folds: 5,
+        }
+    }
+}
+
+/// Weights of a linear model over the hashed table, and AdaGrad's squared
+/// gradient sums so that learning can go on later.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Fitted {
+    pub bias: f32,
+    pub weights: Vec<f32>,
+    pub sq_grad: Vec<f32>,
+}
+
+/// Trains on `data` (feature vectors and labels, `true` for spam).
+pub(crate) fn fit(data: &[(&Vector, bool)], opts: &TrainOptions) -> Fitted {
+    let size = 1usize << opts.table_bits;
+    let mut model = Fitted {
+        bias: 0.0,
+        weights: vec![0.0; size],
+        sq_grad: vec![0.0; size],
+    };
+    if matches!(opts.learner, Learner::NaiveBayes | Learner::Both) {
+        naive_bayes(data, &mut model);
+    }
+    if opts.learner == Learner::NaiveBayes {
+        return model;
+    }
+    let mut bias_sq = 0.0f32;
+    let mut order: Vec<usize> = (0..data.len()).collect();
+    let mut rng = SplitMix(opts.seed);
+    for _ in 0..opts.epochs {
+        shuffle(&mut order, &mut rng);
+        for &i in &order {
+            let (x, spam) = data[i];
+            step(
+                &mut model,
+                &mut bias_sq,
+                x,
+                spam,
+                opts.learning_rate,
+                opts.l2,
+            );
+        }
+    }
+    model
+}
+
+/// One AdaGrad step of logistic regression on one example; returns the
+/// log-odds before the step.
+pub(crate) fn step(
+    model: &mut Fitted,
+    bias_sq: &mut f32,
+    x: &Vector,
+    spam: bool,
+    rate: f32,
+    l2: f32,
+) -> f32 {
+    let mask = model.weights.len() - 1;
+    let logit = model.bias
+        + x.iter()
+            .map(|&(j, v)| model.weights[j as usize & mask] * v)
+            .sum::<f32>();
+    let g = sigmoid(logit) - if spam { 1.0 } else { 0.0 };
+    for &(j, v) in x {
+        let j = j as usize & mask;
+        let gj = g * v + l2 * model.weights[j];
+        model.sq_grad[j] += gj * gj;
+        model.weights[j] -= rate * gj / (model.sq_grad[j].sqrt() + 1e-6);
+    }
+    *bias_sq += g * g;
+    model.bias -= rate * 0.1 * g / (bias_sq.sqrt() + 1e-6);
+    logit
+}
+
+/// Naive Bayes in linear form. Each feature's weight is the log-ratio of
+/// its smoothed frequency in spam and in ham, with Robinson's smoothing
+/// towards "no evidence" for rare features; the result is scaled by the
+/// same unit-length factor as logistic regression's inputs, so that both
+/// learners share one scoring rule.
+fn naive_bayes(data: &[(&Vector, bool)], model: &mut Fitted) {
+    let mask = model.weights.len() - 1;
+    let mut spam_count = vec![0u32; model.weights.len()];
+    let mut ham_count = vec![0u32; model.weights.len()];
+    let (mut n_spam, mut n_ham) = (0u32, 0u32);
+    for &(x, spam) in data {
+        let counts = if spam {
+            n_spam += 1;
+            &mut spam_count
+        } else {
+            n_ham += 1;
+            &mut ham_count
+        };
+        for &(j, _) in x.iter() {
+            counts[j as usize & mask] += 1;
+        }
+    }
+    let (ns, nh) = (n_spam.max(1) as f32, n_ham.max(1) as f32);
+    // Robinson: f(w) = (s·x + n·p(w)) / (s + n), strength s = 1, x = 0.5.
+    for j in 0..model.weights.len() {
+        let (s, h) = (spam_count[j] as f32, ham_count[j] as f32);
+        let n = s + h;
+        if n == 0.0 {
+            continue;
+        }
+        let p = (s / ns) / (s / ns + h / nh);
+        let f = ((0.5 + n * p) / (1.0 + n)).clamp(0.01, 0.99);
+        model.weights[j] = (f / (1.0 - f)).ln();
+    }
+    model.bias = (ns / nh).ln();
+}
+
+pub(crate) fn sigmoid(x: f32) -> f32 {
+    1.0 / (1.0 + (-x).exp())
+}
+
+/// A tiny, well-mixed generator (SplitMix64) so that shuffles are the same
+/// on every platform and every run.
+#[derive(Debug, Clone)]
+pub(crate) struct SplitMix(pub u64);
+
+impl SplitMix {
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+}
+
+/// Fisher-Yates with [`SplitMix`].
+pub(crate) fn shuffle<T>(items: &mut [T], rng: &mut SplitMix) {
+    for i in (1..items.len()).rev() {
+        let j = (rng.next_u64() % (i as u64 + 1)) as usize;
+        items.swap(i, j);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn toy() -> Vec<(Vector, bool)> {
+        let mut data = Vec::new();
+        for i in 0..40u32 {
+            let spam = i % 2 == 0;
+            let signal = if spam { 7 } else { 9 };
+            data.push((vec![(signal, 0.7), (100 + i, 0.7)], spam));
+        }
+        data
+    }
+
+    #[test]
+    fn every_learner_separates_a_toy_problem() {
+        let data = toy();
+        let refs: Vec<(&Vector, bool)> = data.iter().map(|(x, y)| (x, *y)).collect();
+        for learner in [Learner::Logistic, Learner::NaiveBayes, Learner::Both] {
+            let opts = TrainOptions {
+                learner,
+                table_bits: 10,
+                ..TrainOptions::default()
+            };
+            let m = fit(&refs, &opts);
+            assert!(m.weights[7] > 0.0 && m.weights[9] < 0.0, "{learner:?}");
+        }
+    }
+
+    #[test]
+    fn training_is_deterministic() {
+        let data = toy();
+        let refs: Vec<(&Vector, bool)> = data.iter().map(|(x, y)| (x, *y)).collect();
+        let opts = TrainOptions {
+            table_bits: 10,
+            ..TrainOptions::default()
+        };
+        assert_eq!(fit(&refs, &opts), fit(&refs, &opts));
+    }
+
+    #[test]
+    fn shuffle_is_a_permutation() {
+        let mut v: Vec<u32> = (0..100).collect();
+        shuffle(&mut v, &mut SplitMix(3));
+        let mut sorted = v.clone();
+        sorted.sort_unstable();
+        assert_eq!(sorted, (0..100).collect::<Vec<_>>());
+        assert_ne!(v, sorted);
+    }
+}

@@ -1,0 +1,222 @@
+//! Batch training: the classifier's weights, then the combination weights
+//! that turn its log-odds and every other reason into one calibrated score.
+//!
+//! The combination is fitted by logistic regression (smartcore, kept
+//! private) on the dense evidence of each training message: the strength of
+//! every reason code the rules found, and the classifier's log-odds from
+//! *out-of-fold* predictions, so that the fitted weight reflects how the
+//! classifier does on messages it has not seen rather than on its own
+//! training set, where it is overconfident.
+
+use smartcore::linalg::basic::matrix::DenseMatrix;
+use smartcore::linear::logistic_regression::{LogisticRegression, LogisticRegressionParameters};
+
+use super::learner::{self, Fitted, SplitMix, TrainOptions};
+use super::model::{MAX_BITS, MIN_BITS, Model};
+use super::{CODE, Vector, vectorize};
+use crate::normalize::Canonical;
+use crate::{Error, Filter, Label, Message};
+
+/// A code must fire on at least this many training messages to get a
+/// fitted weight; rarer codes keep their default weight.
+const MIN_CODE_HITS: usize = 5;
+/// L2 penalty of the combination fit.
+const COMBINATION_ALPHA: f64 = 1.0;
+/// Range of the classifier's fitted weight.
+const CLASSIFIER_WEIGHT: (f64, f64) = (0.2, 3.0);
+
+impl Model {
+    /// Trains a model on labelled messages with the built-in policy's
+    /// rules. Deterministic: the same examples and options give a
+    /// byte-identical model.
+    ///
+    /// Fails when the examples lack spam or ham, or an option is out of
+    /// range.
+    ///
+    /// ```
+    /// use dmguard::{Label, Message, Model, TrainOptions};
+    ///
+    /// let mut examples = Vec::new();
+    /// for i in 0..20 {
+    ///     examples.push((Message::new("claim your free prize now"), Label::Spam));
+    ///     examples.push((Message::new(if i % 2 == 0 { "where is my order" } else { "thanks a lot" }), Label::Ham));
+    /// }
+    /// let options = TrainOptions { table_bits: 12, ..TrainOptions::default() };
+    /// let model = Model::train(&examples, &options)?;
+    /// assert!(model.fitted_weight("CLASSIFIER_TEXT").unwrap() > 0.0);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn train(
+        examples: &[(Message<'_>, Label)],
+        options: &TrainOptions,
+    ) -> Result<Model, Error> {
+        check_options(examples, options)?;
+        let rules = Filter::builder().without_model().build()?;
+        let max_bytes = rules.policy().limits.max_text_bytes;
+        let mut canon = Canonical::default();
+        let vectors: Vec<Vector> = examples
+            .iter()
+            .map(|(msg, _)| {
+                canon.canonicalize(crate::filter::truncate(msg.text, max_bytes));
+                let mut v = Vector::new();
+                vectorize(&canon.text, options.table_bits, &mut v);
+                v
+            })
+            .collect();
+        let labels: Vec<bool> = examples.iter().map(|(_, l)| *l == Label::Spam).collect();
+
+        let out_of_fold = out_of_fold_logits(&vectors, &labels, options);
+        let all: Vec<(&Vector, bool)> = vectors.iter().zip(labels.iter().copied()).collect();
+        let fitted = learner::fit(&all, options);
+
+        let mut evidence = Vec::new();
+        let mut rows: Vec<Vec<(&'static str, f64)>> = Vec::with_capacity(examples.len());
+        for (msg, _) in examples {
+            rules.rule_evidence(msg, &mut evidence);
+            rows.push(evidence.clone());
+        }
+        let (combination, combination_bias) = fit_combination(&rows, &out_of_fold, &labels)?;
+        Ok(Model {
+            bits: options.table_bits,
+            learning_rate: options.learning_rate,
+            l2: options.l2,
+            fitted,
+            combination,
+            combination_bias: Some(combination_bias),
+        })
+    }
+}
+
+fn check_options(examples: &[(Message<'_>, Label)], o: &TrainOptions) -> Result<(), Error> {
+    let bad = |what: String| Err(Error::invalid_input(what));
+    if !(MIN_BITS..=MAX_BITS).contains(&o.table_bits) {
+        return bad(format!(
+            "table_bits = {} is outside {MIN_BITS}..={MAX_BITS}",
+            o.table_bits
+        ));
+    }
+    if !(1..=1000).contains(&o.epochs) {
+        return bad(format!("epochs = {} is outside 1..=1000", o.epochs));
+    }
+    if !(2..=20).contains(&o.folds) {
+        return bad(format!("folds = {} is outside 2..=20", o.folds));
+    }
+    if !(o.learning_rate.is_finite() && o.learning_rate > 0.0) {
+        return bad(format!("learning_rate = {} must be > 0", o.learning_rate));
+    }
+    if !(o.l2.is_finite() && o.l2 >= 0.0) {
+        return bad(format!("l2 = {} must be >= 0", o.l2));
+    }
+    let spam = examples.iter().filter(|(_, l)| *l == Label::Spam).count();
+    if spam < o.folds as usize || examples.len() - spam < o.folds as usize {
+        return bad(format!(
+            "training needs at least {} spam and {} ham examples, got {spam} and {}",
+            o.folds,
+            o.folds,
+            examples.len() - spam
+        ));
+    }
+    Ok(())
+}
+
+/// The classifier's log-odds for each example from a model that did not
+/// see it (k-fold, folds drawn by a seeded shuffle).
+fn out_of_fold_logits(vectors: &[Vector], labels: &[bool], o: &TrainOptions) -> Vec<f64> {
+    let k = o.folds as usize;
+    let mut order: Vec<usize> = (0..vectors.len()).collect();
+    learner::shuffle(&mut order, &mut SplitMix(o.seed ^ 0x5eed_f01d));
+    let mut fold = vec![0usize; vectors.len()];
+    for (pos, &i) in order.iter().enumerate() {
+        fold[i] = pos % k;
+    }
+    let mut out = vec![0.0; vectors.len()];
+    for f in 0..k {
+        let train: Vec<(&Vector, bool)> = (0..vectors.len())
+            .filter(|&i| fold[i] != f)
+            .map(|i| (&vectors[i], labels[i]))
+            .collect();
+        let model = learner::fit(&train, o);
+        for i in (0..vectors.len()).filter(|&i| fold[i] == f) {
+            out[i] = f64::from(dot(&model, &vectors[i]));
+        }
+    }
+    out
+}
+
+pub(crate) fn dot(model: &Fitted, x: &Vector) -> f32 {
+    let mask = model.weights.len() - 1;
+    model.bias
+        + x.iter()
+            .map(|&(j, v)| model.weights[j as usize & mask] * v)
+            .sum::<f32>()
+}
+
+/// Logistic regression of the label on the classifier's out-of-fold
+/// log-odds and each rule code's strength. Signs are kept to the code's
+/// meaning (a spam rule never becomes evidence for ham because it
+/// correlates with something in this corpus) and magnitudes are clipped.
+fn fit_combination(
+    rows: &[Vec<(&'static str, f64)>],
+    classifier: &[f64],
+    labels: &[bool],
+) -> Result<(Vec<(String, f64)>, f64), Error> {
+    let mut columns: Vec<&'static str> = Vec::new();
+    for info in crate::features::all_codes() {
+        if info.code == CODE {
+            continue;
+        }
+        let hits = rows
+            .iter()
+            .filter(|r| r.iter().any(|(c, s)| *c == info.code && *s != 0.0))
+            .count();
+        if hits >= MIN_CODE_HITS {
+            columns.push(info.code);
+        }
+    }
+    let x: Vec<Vec<f64>> = rows
+        .iter()
+        .zip(classifier)
+        .map(|(row, &logit)| {
+            let mut v = vec![logit];
+            v.extend(
+                columns
+                    .iter()
+                    .map(|code| row.iter().find(|(c, _)| c == code).map_or(0.0, |&(_, s)| s)),
+            );
+            v
+        })
+        .collect();
+    let y: Vec<i32> = labels.iter().map(|&s| i32::from(s)).collect();
+    let matrix = DenseMatrix::from_2d_vec(&x)
+        .map_err(|e| Error::invalid_input(format!("combination fit: {e}")))?;
+    let params = LogisticRegressionParameters::default().with_alpha(COMBINATION_ALPHA);
+    let lr = LogisticRegression::fit(&matrix, &y, params)
+        .map_err(|e| Error::invalid_input(format!("combination fit: {e}")))?;
+    let coef: Vec<f64> = (0..=columns.len())
+        .map(|j| *smartcore::linalg::basic::arrays::Array::get(lr.coefficients(), (0, j)))
+        .collect();
+    let bias = *smartcore::linalg::basic::arrays::Array::get(lr.intercept(), (0, 0));
+
+    let mut out = vec![(
+        CODE.to_string(),
+        coef[0].clamp(CLASSIFIER_WEIGHT.0, CLASSIFIER_WEIGHT.1),
+    )];
+    for (code, &w) in columns.iter().zip(&coef[1..]) {
+        let default = crate::features::all_codes()
+            .find(|i| i.code == *code)
+            .map_or(0.0, |i| i.default_weight);
+        let limit = 2.0 * default.abs().max(1.0);
+        let w = if default >= 0.0 {
+            w.clamp(0.0, limit)
+        } else {
+            w.clamp(-limit, 0.0)
+        };
+        out.push((code.to_string(), w));
+    }
+    let bias = if bias.is_finite() {
+        bias.clamp(-12.0, 3.0)
+    } else {
+        crate::combine::DEFAULT_BIAS
+    };
+    Ok((out, bias))
+}
