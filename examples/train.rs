@@ -11,7 +11,7 @@
 //! `--cv K` measures instead of saving: K-fold cross-validation of the
 //! whole filter on the inputs (default thresholds), to compare options
 //! such as `--learner logistic|nb|both`, `--epochs N`, `--bits N`,
-//! `--rate X`, `--l2 X`.
+//! `--rate X`, `--l2 X`, `--online-rate X`, `--spam-prior P|train`.
 
 #[path = "common/data.rs"]
 mod data;
@@ -46,6 +46,13 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             "--epochs" => options.epochs = value("--epochs")?.parse()?,
             "--bits" => options.table_bits = value("--bits")?.parse()?,
             "--rate" => options.learning_rate = value("--rate")?.parse()?,
+            "--online-rate" => options.online_rate = value("--online-rate")?.parse()?,
+            "--spam-prior" => {
+                options.spam_prior = match value("--spam-prior")?.as_str() {
+                    "train" => None,
+                    p => Some(p.parse()?),
+                }
+            }
             "--l2" => options.l2 = value("--l2")?.parse()?,
             "--learner" => {
                 options.learner = match value("--learner")?.as_str() {
@@ -58,7 +65,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             "-h" | "--help" => {
                 println!(
                     "usage: train --out FILE [--learner logistic|nb|both] [--epochs N] [--bits N] \
-                     [--rate X] [--l2 X] DATA...\n       train --cv K [options] DATA..."
+                     [--rate X] [--l2 X] [--online-rate X] [--spam-prior P|train] DATA...\n       train --cv K [options] DATA..."
                 );
                 return Ok(());
             }

@@ -242,7 +242,8 @@ impl FilterBuilder {
             // The live weights sit in the classifier; the kept model holds
             // only the settings and the combination.
             let fitted = std::mem::take(&mut m.fitted);
-            let clf = Classifier::from_fitted(m.bits, fitted, m.learning_rate, m.l2);
+            let combination = (weights.get(classifier::CODE), weights.bias);
+            let clf = Classifier::from_fitted(m.bits, fitted, m.online_rate, m.l2, combination);
             (clf, m)
         });
         Ok(Filter {

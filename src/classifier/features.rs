@@ -69,7 +69,7 @@ pub(crate) fn for_each<'a>(text: &'a str, mut emit: impl FnMut(u32, Kind, &'a st
         // Symbols are not evidence here: in a brand inbox "+", "/", "@"
         // and "£" come with phone numbers, links, handles and prices that
         // customers send every day (the link and money rules judge those).
-        if !token.text.starts_with(char::is_alphanumeric) {
+        if !token.text.starts_with(is_word_char) {
             continue;
         }
         // Numbers count only as exact tokens, never by shape: the shapes of
@@ -130,16 +130,16 @@ fn ngrams<'a>(word: &'a str, emit: &mut impl FnMut(u32, Kind, &'a str)) -> u32 {
     }
     buf[len] = u32::from('>');
     len += 1;
+    // Each n-gram's hash extends the one of the (n-1)-gram at the same
+    // start, so all lengths cost one mix per character.
     let mut count = 0;
-    for n in NGRAM_MIN..=NGRAM_MAX {
-        if n > len {
-            break;
+    for start in 0..len.saturating_sub(NGRAM_MIN - 1) {
+        let mut h = SEED_NGRAM;
+        for &c in &buf[start..start + NGRAM_MIN - 1] {
+            h = mix(h, c);
         }
-        for start in 0..=len - n {
-            let mut h = mix(SEED_NGRAM, n as u32);
-            for &c in &buf[start..start + n] {
-                h = mix(h, c);
-            }
+        for &c in &buf[start + NGRAM_MIN - 1..len.min(start + NGRAM_MAX)] {
+            h = mix(h, c);
             emit(h, Kind::Other, "");
             count += 1;
         }
@@ -154,9 +154,8 @@ pub(crate) fn tokens(text: &str) -> impl Iterator<Item = Token<'_>> {
         let start = rest.find(|c: char| !c.is_whitespace())?;
         rest = &rest[start..];
         let first = rest.chars().next()?;
-        let end = if first.is_alphanumeric() {
-            rest.find(|c: char| !c.is_alphanumeric())
-                .unwrap_or(rest.len())
+        let end = if is_word_char(first) {
+            rest.find(|c: char| !is_word_char(c)).unwrap_or(rest.len())
         } else {
             first.len_utf8()
         };
@@ -168,6 +167,23 @@ pub(crate) fn tokens(text: &str) -> impl Iterator<Item = Token<'_>> {
             pair_hash,
         })
     })
+}
+
+/// Letters and digits, with a cheap test instead of the Unicode tables:
+/// ASCII by bytes, and outside ASCII everything except the blocks of
+/// punctuation, symbols and emoji (the tables cost more than the rest of
+/// the classifier on non-Latin text).
+#[inline]
+fn is_word_char(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_alphanumeric();
+    }
+    !matches!(c,
+        '\u{80}'..='\u{BF}' | '\u{D7}' | '\u{F7}'
+        | '\u{2000}'..='\u{2BFF}' | '\u{3000}'..='\u{303F}'
+        | '\u{FE00}'..='\u{FE6F}' | '\u{FF00}'..='\u{FF0F}'
+        | '\u{1F000}'..='\u{1FAFF}' | '\u{E0000}'..='\u{E007F}')
+        && !c.is_whitespace()
 }
 
 fn log2_bucket(n: usize) -> usize {

@@ -35,14 +35,28 @@ pub struct TrainOptions {
     pub learner: Learner,
     /// Passes over the training set. Default 12.
     pub epochs: u32,
-    /// AdaGrad's step size. Default 0.4.
+    /// AdaGrad's step size in batch logistic training. Default 0.4.
     pub learning_rate: f32,
+    /// AdaGrad's step size when the filter learns online
+    /// ([`Filter::learn`](crate::Filter::learn)). Default 4.0: a handful of
+    /// examples must be enough, and well-attested features move little
+    /// whatever the rate.
+    pub online_rate: f32,
     /// L2 penalty per step on the weights touched. Default 1e-5.
     pub l2: f32,
     /// log2 of the number of weights in the hashed table. Default 20.
     pub table_bits: u32,
     /// Seed of the shuffles, so training is reproducible. Default 1.
     pub seed: u64,
+    /// The share of spam in the traffic the model will judge, when it
+    /// differs from the training set's: the fitted bias is shifted from one
+    /// to the other, so the score stays a calibrated probability there.
+    /// `None` keeps the training set's share. Default `Some(0.05)`: what
+    /// the built-in policy assumes of a brand inbox (its no-evidence bias
+    /// of −3 log-odds), rather than the SMS corpus's 13%. Measured: fixture
+    /// ham scoring above 0.3 falls from 8 to 1, at a cost of 0.006 MCC in
+    /// cross-validation on `sms/train.tsv`.
+    pub spam_prior: Option<f64>,
     /// Folds used to get out-of-fold classifier scores for fitting the
     /// combination weights. Default 5.
     pub folds: u32,
@@ -54,9 +68,11 @@ impl Default for TrainOptions {
             learner: Learner::NaiveBayes,
             epochs: 12,
             learning_rate: 0.4,
+            online_rate: 4.0,
             l2: 1e-5,
             table_bits: 20,
             seed: 1,
+            spam_prior: Some(0.05),
             folds: 5,
         }
     }
@@ -165,9 +181,16 @@ fn naive_bayes(data: &[(&Vector, bool)], model: &mut Fitted) {
         let p = (s / ns) / (s / ns + h / nh);
         let f = ((0.5 + n * p) / (1.0 + n)).clamp(0.01, 0.99);
         model.weights[j] = (f / (1.0 - f)).ln();
+        // AdaGrad's accumulator as if each message with the feature had
+        // taken a typical logistic step (|g·x| ≈ 0.05): online learning
+        // then moves well-attested features little and new ones a lot.
+        model.sq_grad[j] = NB_STEP_SQ * n;
     }
     model.bias = (ns / nh).ln();
 }
+
+/// A typical squared gradient of one logistic step on one feature.
+const NB_STEP_SQ: f32 = 0.1;
 
 pub(crate) fn sigmoid(x: f32) -> f32 {
     1.0 / (1.0 + (-x).exp())

@@ -46,9 +46,10 @@ pub(crate) const CODES: &[CodeInfo] = &[CodeInfo {
 }];
 
 /// Online steps taken per learned message at most: a message keeps being
-/// learned until the model agrees with its label by this margin.
-const LEARN_MARGIN: f32 = 2.0;
-const LEARN_MAX_STEPS: usize = 8;
+/// learned until its combined score agrees with its label by
+/// [`LEARN_MARGIN`] log-odds (spam above 0.95, ham below 0.05).
+const LEARN_MAX_STEPS: usize = 32;
+const LEARN_MARGIN: f32 = 3.0;
 
 /// Texts with fewer features are scaled as if they had this many, so that
 /// a three-word message is not judged on a few heavily amplified weights
@@ -100,6 +101,37 @@ pub(crate) struct Score<'a> {
     pub features: u32,
 }
 
+/// Scores a canonical text against weights read through `weight`, without
+/// allocating.
+pub(crate) fn score_with<'a>(
+    text: &'a str,
+    bits: u32,
+    bias: f32,
+    weight: impl Fn(usize) -> f32,
+) -> Score<'a> {
+    let mask = (1u32 << bits) - 1;
+    let mut sum = 0.0f32;
+    let mut top: [(&'a str, f32); 2] = [("", 0.0); 2];
+    let (n, words) = features::for_each(text, |h, kind, word| {
+        let w = weight((h & mask) as usize);
+        sum += w;
+        if kind == features::Kind::Word && w > top[1].1 && word != top[0].0 {
+            if w > top[0].1 {
+                top[1] = top[0];
+                top[0] = (word, w);
+            } else {
+                top[1] = (word, w);
+            }
+        }
+    });
+    let logit = bias + sum * scale(n, words);
+    Score {
+        logit: if logit.is_finite() { logit } else { 0.0 },
+        top,
+        features: n,
+    }
+}
+
 /// The live classifier inside a filter.
 #[derive(Debug)]
 pub(crate) struct Classifier {
@@ -109,17 +141,28 @@ pub(crate) struct Classifier {
     learning: Mutex<Learning>,
     rate: f32,
     l2: f32,
+    /// The weight and bias the filter applies to the classifier's
+    /// log-odds: learning aims at the combined score, not the raw one.
+    combination: (f32, f32),
 }
 
 #[derive(Debug)]
 struct Learning {
     sq_grad: Vec<f32>,
-    bias_sq: f32,
     scratch: Vector,
 }
 
 impl Classifier {
-    pub fn from_fitted(bits: u32, fitted: Fitted, rate: f32, l2: f32) -> Classifier {
+    /// `combination` is the weight and bias that the filter applies to the
+    /// classifier's log-odds, so that learning aims at the final score.
+    pub fn from_fitted(
+        bits: u32,
+        fitted: Fitted,
+        rate: f32,
+        l2: f32,
+        combination: (f64, f64),
+    ) -> Classifier {
+        let combination = (combination.0.max(0.05) as f32, combination.1 as f32);
         let weights = fitted
             .weights
             .iter()
@@ -131,11 +174,11 @@ impl Classifier {
             weights,
             learning: Mutex::new(Learning {
                 sq_grad: fitted.sq_grad,
-                bias_sq: 1.0,
                 scratch: Vector::new(),
             }),
             rate,
             l2,
+            combination,
         }
     }
 
@@ -155,27 +198,10 @@ impl Classifier {
 
     /// Scores a canonical text without allocating.
     pub fn score<'a>(&self, text: &'a str) -> Score<'a> {
-        let mask = (1u32 << self.bits) - 1;
-        let mut sum = 0.0f32;
-        let mut top: [(&'a str, f32); 2] = [("", 0.0); 2];
-        let (n, words) = features::for_each(text, |h, kind, word| {
-            let w = f32::from_bits(self.weights[(h & mask) as usize].load(Relaxed));
-            sum += w;
-            if kind == features::Kind::Word && w > top[1].1 && word != top[0].0 {
-                if w > top[0].1 {
-                    top[1] = top[0];
-                    top[0] = (word, w);
-                } else {
-                    top[1] = (word, w);
-                }
-            }
-        });
-        let logit = f32::from_bits(self.bias.load(Relaxed)) + sum * scale(n, words);
-        Score {
-            logit: if logit.is_finite() { logit } else { 0.0 },
-            top,
-            features: n,
-        }
+        let bias = f32::from_bits(self.bias.load(Relaxed));
+        score_with(text, self.bits, bias, |j| {
+            f32::from_bits(self.weights[j].load(Relaxed))
+        })
     }
 
     /// Moves the weights towards `spam` for this canonical text: AdaGrad
@@ -183,11 +209,7 @@ impl Classifier {
     /// handful of examples teaches a new family.
     pub fn learn(&self, text: &str, spam: bool) {
         let mut guard = self.learning.lock().unwrap_or_else(|e| e.into_inner());
-        let Learning {
-            sq_grad,
-            bias_sq,
-            scratch,
-        } = &mut *guard;
+        let Learning { sq_grad, scratch } = &mut *guard;
         vectorize(text, self.bits, scratch);
         let target = if spam { 1.0 } else { 0.0 };
         for _ in 0..LEARN_MAX_STEPS {
@@ -195,11 +217,19 @@ impl Classifier {
             for &(j, v) in scratch.iter() {
                 logit += f32::from_bits(self.weights[j as usize].load(Relaxed)) * v;
             }
-            let margin = if spam { logit } else { -logit };
-            if margin >= LEARN_MARGIN {
+            // The combined log-odds (as if the classifier were the only
+            // evidence) and the gradient of its log-loss.
+            let (cw, cb) = self.combination;
+            let combined = cw * logit + cb;
+            let learned = if spam {
+                combined >= LEARN_MARGIN
+            } else {
+                combined <= -LEARN_MARGIN
+            };
+            if learned {
                 break;
             }
-            let g = learner::sigmoid(logit) - target;
+            let g = (learner::sigmoid(combined) - target) * cw;
             for &(j, v) in scratch.iter() {
                 let slot = &self.weights[j as usize];
                 let w = f32::from_bits(slot.load(Relaxed));
@@ -208,10 +238,8 @@ impl Classifier {
                 let w = w - self.rate * gj / (sq_grad[j as usize].sqrt() + 1e-6);
                 slot.store(w.to_bits(), Relaxed);
             }
-            *bias_sq += g * g;
-            let b = f32::from_bits(self.bias.load(Relaxed));
-            let b = b - self.rate * 0.1 * g / (bias_sq.sqrt() + 1e-6);
-            self.bias.store(b.to_bits(), Relaxed);
+            // The bias stays: feedback is a biased sample of the traffic
+            // (mostly mistakes), so it says nothing about the base rate.
         }
     }
 }
@@ -267,6 +295,7 @@ mod tests {
             },
             0.4,
             1e-5,
+            (1.0, -1.0),
         )
     }
 

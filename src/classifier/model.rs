@@ -46,7 +46,7 @@ pub(crate) const MAX_BITS: u32 = 24;
 #[derive(Debug, Clone, PartialEq)]
 pub struct Model {
     pub(crate) bits: u32,
-    pub(crate) learning_rate: f32,
+    pub(crate) online_rate: f32,
     pub(crate) l2: f32,
     pub(crate) fitted: Fitted,
     /// Fitted weight per reason code, and the fitted bias.
@@ -80,6 +80,32 @@ impl Model {
         self.combination_bias
     }
 
+    /// The text classifier's log-odds of spam for a text already in the
+    /// filter's canonical form (NFKC, lowercase), before the combination
+    /// weights; 0 for a text without words. [`Filter::check`](crate::Filter::check)
+    /// canonicalises and scores on its own: this is for tools and
+    /// benchmarks of the classifier alone.
+    ///
+    /// ```
+    /// let model = dmguard::Model::builtin();
+    /// let spammy = model.classifier_log_odds("urgent! you have won a guaranteed cash prize, call now");
+    /// let hammy = model.classifier_log_odds("ok see you at home later");
+    /// assert!(spammy > hammy);
+    /// ```
+    pub fn classifier_log_odds(&self, canonical_text: &str) -> f64 {
+        if self.fitted.weights.len() != 1 << self.bits {
+            return 0.0;
+        }
+        let score = super::score_with(canonical_text, self.bits, self.fitted.bias, |j| {
+            self.fitted.weights[j]
+        });
+        if score.features == 0 {
+            0.0
+        } else {
+            f64::from(score.logit)
+        }
+    }
+
     /// How many of the classifier's weights are not zero.
     pub fn nonzero_weights(&self) -> usize {
         self.fitted.weights.iter().filter(|w| **w != 0.0).count()
@@ -89,7 +115,7 @@ impl Model {
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut p = Vec::new();
         p.extend_from_slice(&self.bits.to_le_bytes());
-        p.extend_from_slice(&self.learning_rate.to_le_bytes());
+        p.extend_from_slice(&self.online_rate.to_le_bytes());
         p.extend_from_slice(&self.l2.to_le_bytes());
         p.extend_from_slice(&self.fitted.bias.to_le_bytes());
         let entries: Vec<usize> = (0..self.fitted.weights.len())
@@ -206,7 +232,7 @@ fn parse_payload(payload: &[u8]) -> Result<Model, Error> {
             "table size 2^{bits} is outside 2^{MIN_BITS}..=2^{MAX_BITS}"
         )));
     }
-    let learning_rate = r.finite_f32("learning rate")?;
+    let online_rate = r.finite_f32("online learning rate")?;
     let l2 = r.finite_f32("l2")?;
     let bias = r.finite_f32("bias")?;
     let size = 1usize << bits;
@@ -256,7 +282,7 @@ fn parse_payload(payload: &[u8]) -> Result<Model, Error> {
     }
     Ok(Model {
         bits,
-        learning_rate,
+        online_rate,
         l2,
         fitted: Fitted {
             bias,
@@ -350,7 +376,7 @@ mod tests {
         sq_grad[200] = 1.0;
         Model {
             bits: MIN_BITS,
-            learning_rate: 0.4,
+            online_rate: 0.4,
             l2: 1e-5,
             fitted: Fitted {
                 bias: -2.0,

@@ -75,16 +75,27 @@ impl Model {
             rules.rule_evidence(msg, &mut evidence);
             rows.push(evidence.clone());
         }
-        let (combination, combination_bias) = fit_combination(&rows, &out_of_fold, &labels)?;
+        let (combination, mut combination_bias) = fit_combination(&rows, &out_of_fold, &labels)?;
+        if let Some(prior) = options.spam_prior {
+            // Prior shift (Saerens et al., 2002): the fitted bias carries the
+            // training set's share of spam; move it to the traffic's.
+            let spam = labels.iter().filter(|&&s| s).count() as f64;
+            let share = spam / labels.len() as f64;
+            combination_bias += logit(prior) - logit(share);
+        }
         Ok(Model {
             bits: options.table_bits,
-            learning_rate: options.learning_rate,
+            online_rate: options.online_rate,
             l2: options.l2,
             fitted,
             combination,
             combination_bias: Some(combination_bias),
         })
     }
+}
+
+fn logit(p: f64) -> f64 {
+    (p / (1.0 - p)).ln()
 }
 
 fn check_options(examples: &[(Message<'_>, Label)], o: &TrainOptions) -> Result<(), Error> {
@@ -103,6 +114,14 @@ fn check_options(examples: &[(Message<'_>, Label)], o: &TrainOptions) -> Result<
     }
     if !(o.learning_rate.is_finite() && o.learning_rate > 0.0) {
         return bad(format!("learning_rate = {} must be > 0", o.learning_rate));
+    }
+    if let Some(p) = o.spam_prior
+        && !(p > 0.0 && p < 1.0)
+    {
+        return bad(format!("spam_prior = {p} is outside (0, 1)"));
+    }
+    if !(o.online_rate.is_finite() && o.online_rate > 0.0) {
+        return bad(format!("online_rate = {} must be > 0", o.online_rate));
     }
     if !(o.l2.is_finite() && o.l2 >= 0.0) {
         return bad(format!("l2 = {} must be >= 0", o.l2));

@@ -1,0 +1,143 @@
+//! Learning from feedback: a handful of examples of a spam family the
+//! built-in model does not know is enough to flag its later messages, while
+//! customers' messages stay allowed; learning is safe while other threads
+//! check.
+
+use dmguard::{Filter, Label, Message};
+
+/// Romance scams: an SMS-trained model has never seen one.
+const TEACH: &[&str] = &[
+    "hello dear, i saw your profile and you are so beautiful, i am a widower looking for love",
+    "hi sweetheart, i am an engineer on an oil rig, i want a serious relationship with you",
+    "dear, your smile is beautiful, i am a lonely widower and i want to know you more",
+    "hello beautiful, i am a soldier on mission abroad, can we be friends and talk on whatsapp",
+    "my dear, god brought me to your profile, i am a widower with one daughter",
+];
+
+const LATER: &[&str] = &[
+    "hello dear, you are so beautiful, i am a widower and i want to know you",
+    "hello beautiful, i am a lonely widower and a soldier abroad, let us talk on whatsapp",
+    "dear, i saw your profile, i am an engineer working on an oil rig and looking for love",
+];
+
+const HAM: &[&str] = &[
+    "hi, is the group order discount still available for our running club?",
+    "my order 55120 arrived today, thanks a lot!",
+    "can i change the size on my order? it's the blue jacket",
+    "the app keeps logging me out, can you help?",
+    "do you ship to portugal? and how long does it take",
+];
+
+fn fixture_ham() -> Vec<String> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/dms.jsonl");
+    std::fs::read_to_string(path)
+        .expect("fixtures/dms.jsonl")
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("JSON"))
+        .filter(|v| v["label"] == "ham")
+        .map(|v| v["text"].as_str().expect("text").to_string())
+        .collect()
+}
+
+#[test]
+fn a_new_spam_family_is_learned_from_a_handful_of_examples() {
+    let filter = Filter::default();
+    for text in LATER {
+        let v = filter.check(&Message::new(text));
+        assert!(!v.is_flagged(), "already flagged before learning: {text}");
+    }
+    let hams: Vec<String> = HAM
+        .iter()
+        .map(|s| s.to_string())
+        .chain(fixture_ham())
+        .collect();
+    let before: Vec<f64> = hams
+        .iter()
+        .map(|t| filter.check(&Message::new(t)).score)
+        .collect();
+
+    for text in TEACH {
+        filter.learn(&Message::new(text), Label::Spam);
+    }
+
+    for text in LATER {
+        let v = filter.check(&Message::new(text));
+        assert!(
+            v.is_flagged(),
+            "not flagged after learning ({:.3}): {text}",
+            v.score
+        );
+    }
+    // Customers' messages stay allowed (those the model already allowed
+    // with a margin) and no ham moves by more than a little.
+    let mut problems = Vec::new();
+    for (text, &was) in hams.iter().zip(&before) {
+        let v = filter.check(&Message::new(text));
+        if (v.score - was).abs() > 0.05 || (was < 0.4 && v.is_flagged()) {
+            problems.push(format!("{was:.3} → {:.3} {text}", v.score));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "ham moved by learning:\n{}",
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn learning_ham_unflags_a_false_positive_family() {
+    let filter = Filter::default();
+    let teach = [
+        "WINNER of our staff raffle: collect your prize at reception, call ext 4411",
+        "staff raffle winner! collect your prize from reception today",
+        "you are a staff raffle winner, please collect the prize at reception",
+    ];
+    let later = "staff raffle: the winner can collect the prize at reception";
+    assert!(
+        filter.check(&Message::new(later)).is_flagged(),
+        "the built-in model should flag this before learning"
+    );
+    filter.learn(&Message::new(teach[0]), Label::Ham);
+    filter.learn(&Message::new(teach[1]), Label::Ham);
+    filter.learn(&Message::new(teach[2]), Label::Ham);
+    assert!(!filter.check(&Message::new(later)).is_flagged());
+}
+
+#[test]
+fn learning_is_seen_by_clones_and_safe_while_other_threads_check() {
+    let filter = Filter::default();
+    let checker = filter.clone();
+    let handle = std::thread::spawn(move || {
+        let mut flagged = 0;
+        for i in 0..2000 {
+            let text = LATER[i % LATER.len()];
+            let v = checker.check(&Message::new(text));
+            assert!((0.0..=1.0).contains(&v.score));
+            flagged += usize::from(v.is_flagged());
+        }
+        flagged
+    });
+    for text in TEACH {
+        filter.learn(&Message::new(text), Label::Spam);
+    }
+    handle.join().expect("the checking thread does not panic");
+    let clone = filter.clone();
+    assert!(clone.check(&Message::new(LATER[0])).is_flagged());
+}
+
+#[test]
+fn the_learned_model_saves_and_reloads() {
+    let filter = Filter::default();
+    for text in TEACH {
+        filter.learn(&Message::new(text), Label::Spam);
+    }
+    let model = filter.model().expect("the default filter has a model");
+    let bytes = model.to_bytes();
+    let reloaded = Filter::builder()
+        .model(dmguard::Model::from_bytes(&bytes).unwrap())
+        .build()
+        .unwrap();
+    let msg = Message::new(LATER[1]);
+    assert_eq!(reloaded.check(&msg), filter.check(&msg));
+    assert!(reloaded.check(&msg).is_flagged());
+}
