@@ -11,8 +11,17 @@
 //!    characters removed, so that disguises do not work;
 //! 2. **extract features** (`features`): the policy's lists, text disguises
 //!    and phrase rules;
-//! 3. **combine** (`combine`): every hit's weight, summed as log-odds, gives
-//!    the score; the policy's thresholds give the action.
+//! 3. **classify** (`classifier`): a trained linear model over hashed words,
+//!    word pairs and character n-grams gives its log-odds of spam
+//!    ([`Model`]; the built-in one was trained on the SMS Spam Collection,
+//!    and [`Filter::learn`] goes on teaching it from feedback);
+//! 4. **combine** (`combine`): every hit's weight, summed as log-odds, gives
+//!    the score; the policy's thresholds give the action. A model carries
+//!    the combination weights fitted on its training data, so the score is
+//!    a calibrated probability.
+//!
+//! [`Evaluation`] computes the quality figures (MCC, ROC AUC, spam caught at
+//! a ceiling of ham flagged, …) that `examples/evaluate.rs` prints.
 //!
 //! ## Example
 //!

@@ -4,13 +4,34 @@
 //!
 //! ## Which learner, and why
 //!
-//! Measured by 5-fold cross-validation on `sms/train.tsv` only (`cargo run
-//! --release --example train -- --cv 5 --learner L ../shared/data/sms/train.tsv`),
-//! whole pipeline, default thresholds:
+//! Measured by 5-fold cross-validation of the whole filter on
+//! `sms/train.tsv` only, default thresholds (`cargo run --release --example
+//! train -- --cv 5 --learner nb|logistic|both ../shared/data/sms/train.tsv`):
 //!
-//! | learner | ROC AUC | caught at ≤0.2% ham flagged | MCC |
-//! |---|---|---|---|
-//! | logistic regression (AdaGrad, 12 epochs) | see [`learner`] | | |
+//! | learner | ROC AUC | caught at ≤0.2% ham flagged | MCC | training per fold |
+//! |---|---|---|---|---|
+//! | **naive Bayes** (linear form, Robinson smoothing) | **0.9905** | 0.921 | 0.941 | **0.14 s** |
+//! | logistic regression (AdaGrad, 12 epochs) | 0.9880 | 0.916 | 0.932 | 0.62 s |
+//! | both (logistic started from naive Bayes) | 0.9902 | **0.925** | **0.942** | 0.61 s |
+//!
+//! Naive Bayes won: the best AUC, within 0.004 of the best on the other
+//! figures, four times faster to train, and its counts make a good AdaGrad
+//! state for learning online. With every symbol and number-shape feature
+//! (before the brand-inbox fixtures showed what they flag) the three were
+//! as close: AUC 0.9933 / 0.9919 / 0.9903, MCC 0.966 / 0.964 / 0.956.
+//!
+//! ## What was tried for brand-inbox messages
+//!
+//! Trained on SMS, symbols (`+`, `/`, `@`, `£`) and number shapes become the
+//! strongest spam evidence, and flagged 12 of the 68 legitimate fixture
+//! DMs (order numbers, phone numbers, prices, the shop's own links). The
+//! features now skip symbols and read numbers as exact tokens only (AUC
+//! 0.9933 → 0.9916 in cross-validation), texts under ten words get
+//! proportionally less say, a text without words gives no evidence, and the
+//! bias is moved to a brand inbox's share of spam (see
+//! [`TrainOptions::spam_prior`]). Tried and dropped because they flagged
+//! fixture ham again: character n-grams of numbers, n-grams of mixed
+//! letter-digit tokens, a stronger Robinson prior, 4-grams as the longest.
 //!
 //! ## Concurrency
 //!
