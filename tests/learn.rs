@@ -69,11 +69,11 @@ fn a_new_spam_family_is_learned_from_a_handful_of_examples() {
         );
     }
     // Customers' messages stay allowed (those the model already allowed
-    // with a margin) and no ham moves by more than a little.
+    // with a margin) and no ham moves by more than 0.1.
     let mut problems = Vec::new();
     for (text, &was) in hams.iter().zip(&before) {
         let v = filter.check(&Message::new(text));
-        if (v.score - was).abs() > 0.05 || (was < 0.4 && v.is_flagged()) {
+        if (v.score - was).abs() > 0.1 || (was < 0.4 && v.is_flagged()) {
             problems.push(format!("{was:.3} → {:.3} {text}", v.score));
         }
     }
