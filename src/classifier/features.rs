@@ -41,12 +41,14 @@ const SEED_OSB: u32 = 0xc2b2_ae35;
 const SEED_NGRAM: u32 = 0x27d4_eb2f;
 const SEED_DENSE: u32 = 0x1656_67b1;
 
-/// One token of the canonical text.
+/// One word of the canonical text.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Token<'a> {
     pub text: &'a str,
-    /// The word's hash, used in pairs.
-    pub pair_hash: u32,
+    /// The word's hash.
+    pub hash: u32,
+    /// It holds an ASCII digit.
+    pub has_digit: bool,
 }
 
 /// The kind of a feature, so that explanations can name words only.
@@ -67,40 +69,35 @@ pub(crate) fn for_each<'a>(text: &'a str, mut emit: impl FnMut(u32, Kind, &'a st
     let mut count = 0u32;
     let mut window = [0u32; OSB_WINDOW];
     let mut seen = 0usize;
+    // Symbols are not evidence here (the tokenizer skips them): in a brand
+    // inbox "+", "/", "@" and "£" come with phone numbers, links, handles
+    // and prices that customers send every day (the link and money rules
+    // judge those).
     for token in tokens(text).take(MAX_TOKENS) {
-        // Symbols are not evidence here: in a brand inbox "+", "/", "@"
-        // and "£" come with phone numbers, links, handles and prices that
-        // customers send every day (the link and money rules judge those).
-        if !token.text.starts_with(is_word_char) {
-            continue;
-        }
-        // Numbers count only as exact tokens, never by shape: the shapes of
-        // SMS premium-rate numbers and prices are what an SMS-trained model
-        // learns, and order numbers share them.
-        if token.text.bytes().any(|b| b.is_ascii_digit()) {
-            let h = hash_str(SEED_WORD, token.text);
-            emit(h, Kind::Other, "");
-            count += 1;
-            for (d, &prev) in window.iter().take(seen.min(OSB_WINDOW)).enumerate() {
-                emit(mix(mix(mix(SEED_OSB, prev), h), d as u32), Kind::Other, "");
-                count += 1;
-            }
-            window.copy_within(0..OSB_WINDOW - 1, 1);
-            window[0] = h;
-            seen += 1;
-            continue;
-        }
-        emit(hash_str(SEED_WORD, token.text), Kind::Word, token.text);
+        // Numbers count only as exact tokens, never by shape or n-grams:
+        // the shapes of SMS premium-rate numbers and prices are what an
+        // SMS-trained model learns, and order numbers share them.
+        let kind = if token.has_digit {
+            Kind::Other
+        } else {
+            Kind::Word
+        };
+        emit(token.hash, kind, token.text);
         count += 1;
         for (d, &prev) in window.iter().take(seen.min(OSB_WINDOW)).enumerate() {
-            let h = mix(mix(mix(SEED_OSB, prev), token.pair_hash), d as u32);
-            emit(h, Kind::Other, "");
+            emit(
+                mix(mix(mix(SEED_OSB, prev), token.hash), d as u32),
+                Kind::Other,
+                "",
+            );
             count += 1;
         }
         window.copy_within(0..OSB_WINDOW - 1, 1);
-        window[0] = token.pair_hash;
+        window[0] = token.hash;
         seen += 1;
-        count += ngrams(token.text, &mut emit);
+        if !token.has_digit {
+            count += ngrams(token.text, &mut emit);
+        }
     }
     // A text without words (emoji, symbols) gives no evidence at all,
     // rather than whatever its length bucket meant in the training set.
@@ -149,26 +146,55 @@ fn ngrams<'a>(word: &'a str, emit: &mut impl FnMut(u32, Kind, &'a str)) -> u32 {
     count
 }
 
-/// The tokens of a canonical text.
+/// The words of a canonical text: maximal runs of letters and digits.
+/// Whitespace, punctuation and symbols separate words and are skipped.
+/// ASCII goes byte by byte; other characters are decoded.
 pub(crate) fn tokens(text: &str) -> impl Iterator<Item = Token<'_>> {
-    let mut rest = text;
+    let bytes = text.as_bytes();
+    let mut at = 0;
     std::iter::from_fn(move || {
-        let start = rest.find(|c: char| !c.is_whitespace())?;
-        rest = &rest[start..];
-        let first = rest.chars().next()?;
-        let end = if is_word_char(first) {
-            rest.find(|c: char| !is_word_char(c)).unwrap_or(rest.len())
-        } else {
-            first.len_utf8()
+        // Find the start of the next word.
+        let start = loop {
+            let (c, len) = char_at(text, at)?;
+            if is_word_char(c) {
+                break at;
+            }
+            at += len;
         };
-        let word = &rest[..end];
-        rest = &rest[end..];
-        let pair_hash = hash_str(SEED_WORD, word);
+        let mut has_digit = false;
+        while at < bytes.len() {
+            let b = bytes[at];
+            if b < 0x80 {
+                if !b.is_ascii_alphanumeric() {
+                    break;
+                }
+                has_digit |= b.is_ascii_digit();
+                at += 1;
+            } else {
+                match char_at(text, at) {
+                    Some((c, len)) if is_word_char(c) => at += len,
+                    _ => break,
+                }
+            }
+        }
+        let word = &text[start..at];
         Some(Token {
             text: word,
-            pair_hash,
+            hash: hash_str(SEED_WORD, word),
+            has_digit,
         })
     })
+}
+
+/// The character at byte `at` and its length, ASCII without decoding.
+#[inline]
+fn char_at(text: &str, at: usize) -> Option<(char, usize)> {
+    let b = *text.as_bytes().get(at)?;
+    if b < 0x80 {
+        return Some((char::from(b), 1));
+    }
+    let c = text.get(at..)?.chars().next()?;
+    Some((c, c.len_utf8()))
 }
 
 /// Letters and digits, with a cheap test instead of the Unicode tables:
@@ -232,13 +258,15 @@ mod tests {
     }
 
     #[test]
-    fn tokens_split_words_and_keep_symbols() {
+    fn tokens_are_words_of_any_script_and_skip_symbols() {
+        assert_eq!(words("win £1000 now!!"), ["win", "1000", "now"]);
         assert_eq!(
-            words("win £1000 now!!"),
-            ["win", "£", "1000", "now", "!", "!"]
+            words("  привет, мир 🙂 日本語"),
+            ["привет", "мир", "日本語"]
         );
-        assert_eq!(words("  привет, мир "), ["привет", ",", "мир"]);
+        assert_eq!(words("x"), ["x"]);
         assert!(words("").is_empty());
+        assert!(words(" !! 🙂 ").is_empty());
     }
 
     #[test]
