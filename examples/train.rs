@@ -115,6 +115,11 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         model.fitted_weight("CLASSIFIER_TEXT").unwrap_or(f64::NAN),
         model.fitted_bias().unwrap_or(f64::NAN),
     );
+    for info in dmguard::reason_codes() {
+        if let Some(w) = model.fitted_weight(info.code) {
+            eprintln!("  fitted weight {:<24} {w:.3}", info.code);
+        }
+    }
     eprintln!("wrote {out} ({size} bytes)");
     Ok(())
 }
