@@ -100,7 +100,29 @@ impl Filter {
         let text = truncate(msg.text, self.inner.policy.limits.max_text_bytes);
         let mut canon = Canonical::default();
         canon.canonicalize(text);
-        classifier.learn(&canon.text, label == Label::Spam);
+        classifier.learn(&canon.text, label == Label::Spam, msg.id);
+    }
+
+    /// Takes back what [`Filter::learn`] did for the message with this id
+    /// (a moderator's mistaken click); false when no message with this id
+    /// was learned, or it was learned so long ago that it was forgotten
+    /// (the last 10,000 learned ids are remembered).
+    ///
+    /// ```
+    /// use dmguard::{Filter, Label, Message};
+    ///
+    /// let filter = Filter::default();
+    /// let msg = Message::new("grab the zorblax deal at zorblax dot shop").with_id("m7");
+    /// let before = filter.check(&msg).score;
+    /// filter.learn(&msg, Label::Spam);
+    /// assert!(filter.unlearn("m7"));
+    /// assert!((filter.check(&msg).score - before).abs() < 1e-6);
+    /// ```
+    pub fn unlearn(&self, id: &str) -> bool {
+        match &self.inner.model {
+            Some((classifier, _)) => classifier.unlearn(id),
+            None => false,
+        }
     }
 
     /// The model as it is now, including everything learned since the

@@ -141,3 +141,25 @@ fn the_learned_model_saves_and_reloads() {
     assert_eq!(reloaded.check(&msg), filter.check(&msg));
     assert!(reloaded.check(&msg).is_flagged());
 }
+
+#[test]
+fn unlearning_by_id_takes_a_family_back() {
+    let filter = Filter::default();
+    let before: Vec<f64> = LATER
+        .iter()
+        .map(|t| filter.check(&Message::new(t)).score)
+        .collect();
+    let ids: Vec<String> = (0..TEACH.len()).map(|i| format!("m{i}")).collect();
+    for (text, id) in TEACH.iter().zip(&ids) {
+        filter.learn(&Message::new(text).with_id(id), Label::Spam);
+    }
+    assert!(filter.check(&Message::new(LATER[0])).is_flagged());
+    for id in ids.iter().rev() {
+        assert!(filter.unlearn(id), "{id} was learned");
+    }
+    for (text, was) in LATER.iter().zip(before) {
+        let now = filter.check(&Message::new(text)).score;
+        assert!((now - was).abs() < 1e-3, "{text}: {was} → {now}");
+    }
+    assert!(!filter.unlearn("m0"));
+}

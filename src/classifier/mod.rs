@@ -44,6 +44,7 @@
 //! evidence.
 
 pub(crate) mod features;
+mod journal;
 pub(crate) mod learner;
 pub(crate) mod model;
 pub(crate) mod train;
@@ -169,10 +170,12 @@ pub(crate) struct Classifier {
     combination: (f32, f32),
 }
 
-#[derive(Debug)]
+#[derive(Debug, Default)]
 struct Learning {
     sq_grad: Vec<f32>,
     scratch: Vector,
+    before: Vec<f32>,
+    journal: journal::Journal,
 }
 
 impl Classifier {
@@ -197,7 +200,7 @@ impl Classifier {
             weights,
             learning: Mutex::new(Learning {
                 sq_grad: fitted.sq_grad,
-                scratch: Vector::new(),
+                ..Learning::default()
             }),
             rate,
             l2,
@@ -229,11 +232,23 @@ impl Classifier {
 
     /// Moves the weights towards `spam` for this canonical text: AdaGrad
     /// steps until the model agrees by a margin (train on error), so a
-    /// handful of examples teaches a new family.
-    pub fn learn(&self, text: &str, spam: bool) {
+    /// handful of examples teaches a new family. With an `id`, the change
+    /// is remembered so that [`Classifier::unlearn`] can take it back.
+    pub fn learn(&self, text: &str, spam: bool, id: Option<&str>) {
         let mut guard = self.learning.lock().unwrap_or_else(|e| e.into_inner());
-        let Learning { sq_grad, scratch } = &mut *guard;
+        let Learning {
+            sq_grad,
+            scratch,
+            before,
+            journal,
+        } = &mut *guard;
         vectorize(text, self.bits, scratch);
+        before.clear();
+        before.extend(
+            scratch
+                .iter()
+                .map(|&(j, _)| f32::from_bits(self.weights[j as usize].load(Relaxed))),
+        );
         let target = if spam { 1.0 } else { 0.0 };
         for _ in 0..LEARN_MAX_STEPS {
             let mut logit = f32::from_bits(self.bias.load(Relaxed));
@@ -264,6 +279,31 @@ impl Classifier {
             // The bias stays: feedback is a biased sample of the traffic
             // (mostly mistakes), so it says nothing about the base rate.
         }
+        if let Some(id) = id {
+            let deltas = scratch
+                .iter()
+                .zip(before.iter())
+                .filter_map(|(&(j, _), &was)| {
+                    let now = f32::from_bits(self.weights[j as usize].load(Relaxed));
+                    (now != was).then_some((j, now - was))
+                });
+            journal.record(id, deltas.collect());
+        }
+    }
+
+    /// Takes back what [`Classifier::learn`] did for the message with this
+    /// id; false when no such message was learned (or it was forgotten).
+    pub fn unlearn(&self, id: &str) -> bool {
+        let mut guard = self.learning.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(deltas) = guard.journal.take(id) else {
+            return false;
+        };
+        for (j, d) in deltas {
+            let slot = &self.weights[j as usize];
+            let w = f32::from_bits(slot.load(Relaxed)) - d;
+            slot.store(w.to_bits(), Relaxed);
+        }
+        true
     }
 }
 
@@ -337,12 +377,24 @@ mod tests {
         let c = tiny();
         let before = c.score("claim your prize").logit;
         for _ in 0..3 {
-            c.learn("claim your prize", true);
+            c.learn("claim your prize", true, None);
         }
         let after = c.score("claim your prize");
         assert!(after.logit > before + 2.0, "{before} → {}", after.logit);
         assert!(detail(&after).contains("spam odds"), "{}", detail(&after));
         assert!(detail(&after).contains("\"prize\"") || detail(&after).contains("\"claim\""));
+    }
+
+    #[test]
+    fn unlearning_restores_the_weights() {
+        let c = tiny();
+        let before = c.score("claim your prize").logit;
+        c.learn("claim your prize", true, Some("m1"));
+        assert!(c.score("claim your prize").logit > before);
+        assert!(c.unlearn("m1"));
+        assert!((c.score("claim your prize").logit - before).abs() < 1e-5);
+        assert!(!c.unlearn("m1"), "a message is unlearned once");
+        assert!(!c.unlearn("never-learned"));
     }
 
     #[test]
