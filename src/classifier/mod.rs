@@ -17,7 +17,10 @@
 //! Naive Bayes won on AUC and is three times faster to train; "both" is
 //! ahead by 3 spam of 598 on the other figures, which is within the noise
 //! of one cross-validation, so the simpler learner stays. Its counts also
-//! make a good AdaGrad state for learning online. With every symbol and
+//! make a good AdaGrad state for learning online. Averaging the naive
+//! Bayes and logistic weights (an ensemble of the two) measured AUC 0.9904,
+//! 0.937, MCC 0.948: again a few spam either way, for three times the
+//! training time, so it was not kept. With every symbol and
 //! number-shape feature (before the brand-inbox fixtures showed what they
 //! flag) the three were as close: AUC 0.9933 / 0.9919 / 0.9903, MCC 0.966
 //! / 0.964 / 0.956.
