@@ -163,3 +163,9 @@ fn unlearning_by_id_takes_a_family_back() {
     }
     assert!(!filter.unlearn("m0"));
 }
+
+#[test]
+fn a_filter_debug_prints_a_summary_not_the_weights() {
+    let text = format!("{:?}", Filter::default());
+    assert!(text.len() < 20_000, "{} bytes", text.len());
+}

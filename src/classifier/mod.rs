@@ -160,7 +160,6 @@ pub(crate) fn score_with<'a>(
 }
 
 /// The live classifier inside a filter.
-#[derive(Debug)]
 pub(crate) struct Classifier {
     bits: u32,
     bias: AtomicU32,
@@ -173,7 +172,16 @@ pub(crate) struct Classifier {
     combination: (f32, f32),
 }
 
-#[derive(Debug, Default)]
+impl std::fmt::Debug for Classifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Classifier")
+            .field("table_bits", &self.bits)
+            .field("combination", &self.combination)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Default)]
 struct Learning {
     sq_grad: Vec<f32>,
     scratch: Vector,

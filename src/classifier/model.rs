@@ -43,7 +43,7 @@ pub(crate) const MAX_BITS: u32 = 24;
 /// assert!(Model::from_bytes(&bytes[..bytes.len() / 2]).is_err());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Model {
     pub(crate) bits: u32,
     pub(crate) online_rate: f32,
@@ -52,6 +52,19 @@ pub struct Model {
     /// Fitted weight per reason code, and the fitted bias.
     pub(crate) combination: Vec<(String, f64)>,
     pub(crate) combination_bias: Option<f64>,
+}
+
+/// A summary: the weights themselves are a million numbers.
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Model")
+            .field("table_bits", &self.bits)
+            .field("nonzero_weights", &self.nonzero_weights())
+            .field("bias", &self.fitted.bias)
+            .field("combination", &self.combination)
+            .field("combination_bias", &self.combination_bias)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The model `examples/train.rs` made from `sms/train.tsv`; see
@@ -393,6 +406,13 @@ mod tests {
 
     fn err(bytes: &[u8]) -> String {
         Model::from_bytes(bytes).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn debug_is_a_summary() {
+        let text = format!("{:?}", Model::builtin());
+        assert!(text.len() < 500, "{}", text.len());
+        assert!(text.contains("CLASSIFIER_TEXT"));
     }
 
     #[test]
