@@ -38,6 +38,16 @@
 //! fixture ham again: character n-grams of numbers, n-grams of mixed
 //! letter-digit tokens, a stronger Robinson prior, 4-grams as the longest.
 //!
+//! ## Cost
+//!
+//! Scoring allocates nothing: about 0.65–0.75 µs for a 108-byte DM with the
+//! table warm in cache (`cargo bench --bench classifier`), and about
+//! 1.2–1.6 µs added to a check on a stream of distinct messages, where most
+//! of the ~250 lookups miss the 4 MB table (a 2^18 table halves the misses
+//! for 0.006 less MCC in cross-validation). Training on the 4,465 messages
+//! of `sms/train.tsv`, out-of-fold fits and the combination fit included,
+//! takes about 0.12 s.
+//!
 //! ## Concurrency
 //!
 //! Weights are `f32` bit patterns in relaxed atomics: a check reads them
