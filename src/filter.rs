@@ -89,6 +89,17 @@ impl Filter {
         let Scratch { canon, evidence } = scratch;
         evidence.clear();
         let text = truncate(msg.text, inner.policy.limits.max_text_bytes);
+        if text.len() < msg.text.len() {
+            evidence.push(
+                "TEXT_TRUNCATED",
+                1.0,
+                format!(
+                    "only the first {} of {} bytes were examined",
+                    text.len(),
+                    msg.text.len()
+                ),
+            );
+        }
 
         // Text: canonical forms, disguises, phrase rules, the policy's lists.
         canon.canonicalize(text);
