@@ -57,6 +57,11 @@ mod normalize;
 mod policy;
 mod verdict;
 
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 pub use error::Error;
 pub use features::{CodeInfo, all_codes as reason_codes};
 pub use filter::{Filter, FilterBuilder};
