@@ -55,6 +55,7 @@ mod filter;
 mod message;
 mod normalize;
 mod policy;
+mod state;
 mod verdict;
 
 pub use error::Error;
@@ -62,4 +63,5 @@ pub use features::{CodeInfo, all_codes as reason_codes};
 pub use filter::{Filter, FilterBuilder};
 pub use message::{Label, Message, SenderProfile};
 pub use policy::{Limits, Lists, Policy};
+pub use state::{StateSnapshot, Stats, StreamPolicy};
 pub use verdict::{Action, Reason, Verdict};

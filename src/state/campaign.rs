@@ -1,0 +1,108 @@
+//! The near-duplicate fingerprint table: for each fingerprint band, who sent
+//! that text to whom in the campaign window.
+
+use serde::{Deserialize, Serialize};
+
+use super::hash::{bin_shift, bits_add, count_add, count_estimate, distinct, roll};
+use super::shard::Slot;
+
+/// What the filter remembers about one fingerprint band, in 56 bytes.
+///
+/// Every count keeps two bins, the current and the previous half of the
+/// campaign window, so a text that stops spreading is forgotten.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct CampaignCell {
+    last_s: u32,
+    messages: [u16; 2],
+    senders: [u64; 2],
+    recipients: [u64; 2],
+    new_senders: [u64; 2],
+}
+
+impl Slot for CampaignCell {
+    fn last_seen(&self) -> u32 {
+        self.last_s
+    }
+}
+
+/// The spread of one text in the campaign window, the message included.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct CampaignObservation {
+    pub messages: f64,
+    pub senders: f64,
+    pub recipients: f64,
+    pub new_senders: f64,
+}
+
+impl CampaignCell {
+    /// Counts one message at `t` (seconds); `bin` is half the campaign
+    /// window in seconds. Hashes are absent when the message has no sender
+    /// or no recipient.
+    pub fn observe(
+        &mut self,
+        fresh: bool,
+        t: u32,
+        sender: Option<u64>,
+        recipient: Option<u64>,
+        new_sender: bool,
+        bin: u32,
+    ) -> CampaignObservation {
+        if fresh {
+            self.last_s = t;
+        }
+        let shift = bin_shift(self.last_s, t, bin);
+        count_add(&mut self.messages, shift);
+        for (bins, h) in [
+            (&mut self.senders, sender),
+            (&mut self.recipients, recipient),
+            (&mut self.new_senders, sender.filter(|_| new_sender)),
+        ] {
+            match h {
+                Some(h) => bits_add(bins, shift, h),
+                None => roll(bins, shift),
+            }
+        }
+        self.last_s = self.last_s.max(t);
+        CampaignObservation {
+            // The whole window is two bins: count both in full.
+            messages: count_estimate(self.messages, 0, bin),
+            senders: distinct(self.senders[0] | self.senders[1]),
+            recipients: distinct(self.recipients[0] | self.recipients[1]),
+            new_senders: distinct(self.new_senders[0] | self.new_senders[1]),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::hash::mix;
+
+    #[test]
+    fn cell_stays_small() {
+        assert!(size_of::<CampaignCell>() <= 56);
+    }
+
+    #[test]
+    fn counts_senders_recipients_and_new_senders() {
+        let mut c = CampaignCell::default();
+        let mut o = CampaignObservation::default();
+        for i in 0..6u64 {
+            o = c.observe(
+                i == 0,
+                1000 + i as u32,
+                Some(mix(1)),
+                Some(mix(100 + i)),
+                i < 2,
+                600,
+            );
+        }
+        assert_eq!(o.messages, 6.0);
+        assert!(o.senders < 1.1 && o.recipients >= 4.5, "{o:?}");
+        assert!(o.new_senders < 1.1);
+        // A window later everything has gone.
+        let o = c.observe(false, 1000 + 1300, Some(mix(2)), Some(mix(7)), false, 600);
+        assert_eq!(o.messages, 1.0);
+        assert!(o.recipients < 1.1 && o.new_senders == 0.0, "{o:?}");
+    }
+}

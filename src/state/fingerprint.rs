@@ -1,0 +1,204 @@
+//! Near-duplicate fingerprints of the canonical text.
+//!
+//! Spam campaigns vary each copy so that exact matching fails: invisible
+//! characters and width tricks (removed by canonicalisation), look-alike
+//! letters (folded here to their UTS #39 skeleton inside words that mix
+//! scripts), appended emoji or digits and a different link in every copy
+//! (masked here: words holding a digit and link-like words are dropped).
+//! What remains is hashed as word trigrams into a one-permutation MinHash
+//! of `2 × bands` buckets; each pair of buckets is one *band*. Two texts
+//! that share a band are treated as the same text, so a copy that changes
+//! one word still shares most bands with the original (locality-sensitive
+//! hashing). No allocation: everything lives in fixed arrays.
+
+use unicode_security::confusable_detection::skeleton;
+
+use super::hash::{mix, nonzero};
+
+/// The most bands a fingerprint can have.
+pub(crate) const MAX_BANDS: usize = 4;
+
+/// Words looked at per message: keeps the cost bounded on long texts.
+const MAX_WORDS: usize = 256;
+
+/// The band keys of one text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Fingerprint {
+    pub bands: [u64; MAX_BANDS],
+    pub len: usize,
+}
+
+impl Fingerprint {
+    pub fn keys(&self) -> &[u64] {
+        &self.bands[..self.len]
+    }
+}
+
+/// The fingerprint of `text` (canonical: lowercased, invisibles removed), or
+/// `None` when fewer than `min_words` words survive masking: short texts
+/// ("ok thanks") are shared by too many honest people to mean anything.
+pub(crate) fn fingerprint(text: &str, bands: usize, min_words: usize) -> Option<Fingerprint> {
+    let bands = bands.clamp(1, MAX_BANDS);
+    let buckets = 2 * bands;
+    let mut mins = [u64::MAX; 2 * MAX_BANDS];
+    let mut words = 0usize;
+    let (mut w1, mut w2) = (0u64, 0u64);
+    'outer: for token in text.split(char::is_whitespace) {
+        if token.is_empty() || is_link(token) {
+            continue;
+        }
+        for word in token.split(|c: char| !c.is_alphanumeric()) {
+            if word.is_empty() || word.bytes().any(|b| b.is_ascii_digit()) {
+                continue;
+            }
+            if word.chars().any(char::is_numeric) {
+                continue;
+            }
+            let h = word_hash(word);
+            words += 1;
+            if words >= 3 {
+                let tri = mix(w1.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ w2.rotate_left(29) ^ h);
+                let b = (((tri >> 32) * buckets as u64) >> 32) as usize;
+                mins[b] = mins[b].min(tri);
+            }
+            w1 = w2;
+            w2 = h;
+            if words >= MAX_WORDS {
+                break 'outer;
+            }
+        }
+    }
+    if words < min_words.max(3) {
+        return None;
+    }
+    densify(&mut mins[..buckets]);
+    let mut fp = Fingerprint {
+        bands: [0; MAX_BANDS],
+        len: bands,
+    };
+    for (b, key) in fp.bands[..bands].iter_mut().enumerate() {
+        *key = nonzero(mix(mins[2 * b]
+            ^ mins[2 * b + 1].rotate_left(32)
+            ^ b as u64));
+    }
+    Some(fp)
+}
+
+/// Fills empty buckets from the next non-empty one (rotation
+/// densification), so that short texts still get every band.
+fn densify(mins: &mut [u64]) {
+    let n = mins.len();
+    for i in 0..n {
+        if mins[i] != u64::MAX {
+            continue;
+        }
+        for step in 1..n {
+            let j = (i + step) % n;
+            if mins[j] != u64::MAX {
+                mins[i] = mix(mins[j] ^ step as u64);
+                break;
+            }
+        }
+    }
+}
+
+/// A word that is (part of) a link: a scheme, `www.`, or a dot between
+/// letters as in `bit.ly/x` or `shop.brand.example`.
+fn is_link(token: &str) -> bool {
+    if token.contains("://") || token.starts_with("www.") {
+        return true;
+    }
+    let b = token.as_bytes();
+    b.windows(3)
+        .any(|w| w[0].is_ascii_alphanumeric() && w[1] == b'.' && w[2].is_ascii_alphabetic())
+}
+
+/// FNV-1a over the word's characters; a word that mixes ASCII letters with
+/// other letters is hashed through its confusable skeleton, so "сheck" with
+/// a Cyrillic "с" hashes like "check". Honest single-script words are
+/// hashed as written, which keeps the common path cheap.
+fn word_hash(word: &str) -> u64 {
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mixed = !word.is_ascii() && word.bytes().any(|b| b.is_ascii_alphabetic());
+    if !mixed {
+        for b in word.bytes() {
+            h = (h ^ u64::from(b)).wrapping_mul(PRIME);
+        }
+        return h;
+    }
+    let mut buf = [0u8; 4];
+    for c in word.chars() {
+        if c.is_ascii() {
+            h = (h ^ u64::from(c as u8)).wrapping_mul(PRIME);
+            continue;
+        }
+        for s in skeleton(c.encode_utf8(&mut buf)) {
+            for &b in s.encode_utf8(&mut [0u8; 4]).as_bytes() {
+                h = (h ^ u64::from(b)).wrapping_mul(PRIME);
+            }
+        }
+    }
+    h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fp(text: &str) -> Option<Fingerprint> {
+        fingerprint(text, 3, 4)
+    }
+
+    fn shares_a_band(a: &str, b: &str) -> bool {
+        let (a, b) = (fp(a).unwrap(), fp(b).unwrap());
+        a.keys().iter().any(|k| b.keys().contains(k))
+    }
+
+    #[test]
+    fn short_texts_have_no_fingerprint() {
+        assert_eq!(fp("ok thanks"), None);
+        assert_eq!(fp("call me 0800 123 456"), None);
+        assert!(fp("hey check this out").is_some());
+    }
+
+    #[test]
+    fn disguised_copies_share_the_fingerprint() {
+        let base = "hey check this out, you will love it https://bit.ly/abc";
+        let copies = [
+            "hey сheck this out, you will love it https://bit.ly/xyz",
+            "hey check this out, you will love it 🔥🔥 4821",
+            "hey check this out you will love it tinyurl.com/q9",
+            "hey check this out!!! you will love it",
+        ];
+        for copy in copies {
+            assert_eq!(fp(base), fp(copy), "{copy}");
+        }
+        assert!(shares_a_band(
+            "hey check this out you will really love it my friend",
+            "hey check this out you will truly love it my friend"
+        ));
+    }
+
+    #[test]
+    fn different_texts_do_not_collide() {
+        let a = "my order hasn't arrived yet can you check";
+        let b = "hey check this out you will love it";
+        assert!(!shares_a_band(a, b));
+    }
+
+    #[test]
+    fn links_are_recognised() {
+        for link in [
+            "https://x.y/z",
+            "www.example.com",
+            "bit.ly/abc",
+            "shop.brand.example",
+        ] {
+            assert!(is_link(link), "{link}");
+        }
+        for word in ["hello", "end.", "hello,world"] {
+            assert!(!is_link(word), "{word}");
+        }
+    }
+}
