@@ -27,7 +27,8 @@ pub struct StreamPolicy {
     /// check at once. Default 16.
     pub shards: usize,
     /// Senders remembered at most; beyond it the sender seen longest ago in
-    /// the same small set is forgotten. Default 1 048 576.
+    /// the same two small sets is forgotten; a table holds about 90% of its
+    /// cap before it starts forgetting. Default 1 250 000 (80 MB).
     pub max_senders: usize,
     /// Fingerprint bands remembered at most (each text has `fingerprint_bands`
     /// of them). Default 262 144.
@@ -79,7 +80,7 @@ impl Default for StreamPolicy {
     fn default() -> Self {
         StreamPolicy {
             shards: 16,
-            max_senders: 1 << 20,
+            max_senders: 1_250_000,
             max_fingerprints: 1 << 18,
             late_slack_ms: 120_000,
             sender_idle_ms: 86_400_000,

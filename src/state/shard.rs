@@ -105,13 +105,20 @@ impl<V: Slot> Table<V> {
         (&mut self.vals[victim], true)
     }
 
-    /// An empty slot of either set, else the one touched longest ago.
+    /// An empty slot of the emptier set, else the slot of either set
+    /// touched longest ago.
     fn victim(&self, starts: [usize; 2]) -> usize {
+        let empties = |s: usize| (s..s + WAYS).filter(|&i| self.keys[i] == 0).count();
+        let set = if empties(starts[1]) > empties(starts[0]) {
+            starts[1]
+        } else {
+            starts[0]
+        };
+        if let Some(i) = (set..set + WAYS).find(|&i| self.keys[i] == 0) {
+            return i;
+        }
         let mut victim = starts[0];
         for i in starts.iter().flat_map(|&s| s..s + WAYS) {
-            if self.keys[i] == 0 {
-                return i;
-            }
             if self.vals[i].last_seen() < self.vals[victim].last_seen() {
                 victim = i;
             }
