@@ -27,7 +27,7 @@ pub(crate) const CODES: &[CodeInfo] = &[
     },
     CodeInfo {
         code: "CAMPAIGN_FANOUT",
-        default_weight: 2.5,
+        default_weight: 3.0,
         summary: "the same text is reaching many inboxes from few senders",
     },
     CodeInfo {
@@ -99,8 +99,27 @@ pub(crate) fn sender(
     }
 }
 
-/// Evidence about the spread of the message's text.
-pub(crate) fn campaign(o: &CampaignObservation, p: &StreamPolicy, evidence: &mut Evidence) {
+/// What the message's own sender contributes to a campaign verdict.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Participant {
+    /// Distinct recipients of this sender in the fan-out window; `None`
+    /// when the message names no sender.
+    pub recipients: Option<f64>,
+    /// The sender counts as new (young account, or new to the stream when
+    /// the age is unknown).
+    pub new: bool,
+}
+
+/// Evidence about the spread of the message's text. Only the accounts that
+/// do the spreading are flagged: `CAMPAIGN_FANOUT` needs this sender to
+/// write to more than one inbox, `CAMPAIGN_SWARM` needs it to be new, so a
+/// customer who happens to write the words of a campaign is left alone.
+pub(crate) fn campaign(
+    o: &CampaignObservation,
+    me: Participant,
+    p: &StreamPolicy,
+    evidence: &mut Evidence,
+) {
     let window = minutes(p.campaign_window_ms);
     let senders = o.senders.max(1.0);
     let min = f64::from(p.campaign_recipients);
@@ -109,7 +128,8 @@ pub(crate) fn campaign(o: &CampaignObservation, p: &StreamPolicy, evidence: &mut
     // spreading: the strength falls to nothing as inboxes per sender fall
     // to one.
     let spread = (o.recipients / senders - 1.0).clamp(0.0, 1.0);
-    if o.recipients >= min - 0.5 && spread > 0.0 {
+    let spreading = me.recipients.is_some_and(|r| r >= 1.5);
+    if spreading && o.recipients >= min - 0.5 && spread > 0.0 {
         evidence.push(
             "CAMPAIGN_FANOUT",
             grow(o.recipients, min) * spread,
@@ -121,7 +141,7 @@ pub(crate) fn campaign(o: &CampaignObservation, p: &StreamPolicy, evidence: &mut
     }
     let min = f64::from(p.swarm_new_senders);
     let share = (o.new_senders / senders).min(1.0);
-    if o.new_senders >= min - 0.5 && share >= p.swarm_new_share {
+    if me.new && o.new_senders >= min - 0.5 && share >= p.swarm_new_share {
         evidence.push(
             "CAMPAIGN_SWARM",
             grow(o.new_senders, min) * share,
@@ -139,8 +159,12 @@ mod tests {
     use super::*;
 
     fn hits(o: CampaignObservation) -> Vec<(&'static str, f64)> {
+        let me = Participant {
+            recipients: Some(o.recipients.min(4.0)),
+            new: o.new_senders > 0.0,
+        };
         let mut ev = Evidence::default();
-        campaign(&o, &StreamPolicy::default(), &mut ev);
+        campaign(&o, me, &StreamPolicy::default(), &mut ev);
         ev.hits.iter().map(|h| (h.code, h.strength)).collect()
     }
 

@@ -27,7 +27,7 @@ pub(crate) const CODES: &[CodeInfo] = &[
     },
     CodeInfo {
         code: "SENDER_FOLLOWED_BY_RECIPIENT",
-        default_weight: -1.5,
+        default_weight: -1.0,
         summary: "the recipient follows the sender",
     },
 ];

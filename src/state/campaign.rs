@@ -3,10 +3,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::hash::{bin_shift, bits_add, count_add, count_estimate, distinct, roll};
+use super::hash::{bin_shift, count_add, count_estimate, distinct_wide, roll, wide_bits_add};
 use super::shard::Slot;
 
-/// What the filter remembers about one fingerprint band, in 56 bytes.
+/// What the filter remembers about one fingerprint band, in 112 bytes.
 ///
 /// Every count keeps two bins, the current and the previous half of the
 /// campaign window, so a text that stops spreading is forgotten.
@@ -14,9 +14,12 @@ use super::shard::Slot;
 pub(crate) struct CampaignCell {
     last_s: u32,
     messages: [u16; 2],
-    senders: [u64; 2],
-    recipients: [u64; 2],
-    new_senders: [u64; 2],
+    /// 128-bit linear-counting bitmaps: at 3 or 4 a collision would turn
+    /// three people into one spreading account. New senders use the same
+    /// bits as senders, so an all-new group has a share of exactly 1.
+    senders: [u128; 2],
+    recipients: [u128; 2],
+    new_senders: [u128; 2],
 }
 
 impl Slot for CampaignCell {
@@ -58,7 +61,7 @@ impl CampaignCell {
             (&mut self.new_senders, sender.filter(|_| new_sender)),
         ] {
             match h {
-                Some(h) => bits_add(bins, shift, h),
+                Some(h) => wide_bits_add(bins, shift, h),
                 None => roll(bins, shift),
             }
         }
@@ -66,9 +69,9 @@ impl CampaignCell {
         CampaignObservation {
             // The whole window is two bins: count both in full.
             messages: count_estimate(self.messages, 0, bin),
-            senders: distinct(self.senders[0] | self.senders[1]),
-            recipients: distinct(self.recipients[0] | self.recipients[1]),
-            new_senders: distinct(self.new_senders[0] | self.new_senders[1]),
+            senders: distinct_wide(self.senders[0] | self.senders[1]),
+            recipients: distinct_wide(self.recipients[0] | self.recipients[1]),
+            new_senders: distinct_wide(self.new_senders[0] | self.new_senders[1]),
         }
     }
 }
@@ -80,7 +83,11 @@ mod tests {
 
     #[test]
     fn cell_stays_small() {
-        assert!(size_of::<CampaignCell>() <= 56);
+        assert!(
+            size_of::<CampaignCell>() <= 112,
+            "{}",
+            size_of::<CampaignCell>()
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@ use crate::Error;
 ///
 /// Windows and expiry follow event time (`Message::timestamp_ms`), never the
 /// wall clock. Memory is bounded by `max_senders` and `max_fingerprints`:
-/// about 64 bytes per sender and per fingerprint band.
+/// 64 bytes per sender and 120 per fingerprint band.
 ///
 /// ```
 /// use dmguard::Policy;
@@ -59,7 +59,7 @@ pub struct StreamPolicy {
     /// Default 3.
     pub swarm_new_senders: u32,
     /// Share of a text's senders that must be new for `CAMPAIGN_SWARM`.
-    /// Default 0.5.
+    /// Default 0.75.
     pub swarm_new_share: f64,
     /// Accounts younger than this many days are new. Default 30.
     pub new_account_days: u32,
@@ -91,7 +91,7 @@ impl Default for StreamPolicy {
             fanout_recipients: 3,
             campaign_recipients: 3,
             swarm_new_senders: 3,
-            swarm_new_share: 0.5,
+            swarm_new_share: 0.75,
             new_account_days: 30,
             follow_ratio: 20.0,
             follow_min_following: 200,

@@ -4,8 +4,9 @@
 //! characters and width tricks (removed by canonicalisation), look-alike
 //! letters (folded here to their UTS #39 skeleton inside words that mix
 //! scripts), appended emoji or digits and a different link in every copy
-//! (masked here: words holding a digit and link-like words are dropped).
-//! What remains is hashed as word trigrams into a one-permutation MinHash
+//! (masked here: a run of words holding digits or links becomes one
+//! placeholder, and placeholders at the ends are dropped). The words are
+//! hashed as trigrams into a one-permutation MinHash
 //! of `2 × bands` buckets; each pair of buckets is one *band*. Two texts
 //! that share a band are treated as the same text, so a copy that changes
 //! one word still shares most bands with the original (locality-sensitive
@@ -17,6 +18,9 @@ use super::hash::{mix, nonzero};
 
 /// The most bands a fingerprint can have.
 pub(crate) const MAX_BANDS: usize = 4;
+
+/// The hash that stands for a run of numbers and links.
+const PLACEHOLDER: u64 = 0x23_23_23_23;
 
 /// Words looked at per message: keeps the cost bounded on long texts.
 const MAX_WORDS: usize = 256;
@@ -35,40 +39,54 @@ impl Fingerprint {
 }
 
 /// The fingerprint of `text` (canonical: lowercased, invisibles removed), or
-/// `None` when fewer than `min_words` words survive masking: short texts
+/// `None` when fewer than `min_words` words and placeholders remain: short texts
 /// ("ok thanks") are shared by too many honest people to mean anything.
 pub(crate) fn fingerprint(text: &str, bands: usize, min_words: usize) -> Option<Fingerprint> {
     let bands = bands.clamp(1, MAX_BANDS);
     let buckets = 2 * bands;
     let mut mins = [u64::MAX; 2 * MAX_BANDS];
-    let mut words = 0usize;
+    // Tokens fed (words and placeholders), and words alone.
+    let (mut tokens, mut words) = (0usize, 0usize);
     let (mut w1, mut w2) = (0u64, 0u64);
+    let mut masked = false;
+    let mut feed = |h: u64, tokens: &mut usize| {
+        *tokens += 1;
+        if *tokens >= 3 {
+            let tri = mix(w1.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ w2.rotate_left(29) ^ h);
+            let b = (((tri >> 32) * buckets as u64) >> 32) as usize;
+            mins[b] = mins[b].min(tri);
+        }
+        w1 = w2;
+        w2 = h;
+    };
     'outer: for token in text.split(char::is_whitespace) {
-        if token.is_empty() || is_link(token) {
+        if token.is_empty() {
+            continue;
+        }
+        if is_link(token) {
+            masked = true;
             continue;
         }
         for word in token.split(|c: char| !c.is_alphanumeric()) {
-            if word.is_empty() || word.bytes().any(|b| b.is_ascii_digit()) {
+            if word.is_empty() {
                 continue;
             }
             if word.chars().any(char::is_numeric) {
+                masked = true;
                 continue;
             }
-            let h = word_hash(word);
-            words += 1;
-            if words >= 3 {
-                let tri = mix(w1.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ w2.rotate_left(29) ^ h);
-                let b = (((tri >> 32) * buckets as u64) >> 32) as usize;
-                mins[b] = mins[b].min(tri);
+            if masked && words > 0 {
+                feed(PLACEHOLDER, &mut tokens);
             }
-            w1 = w2;
-            w2 = h;
-            if words >= MAX_WORDS {
+            masked = false;
+            feed(word_hash(word), &mut tokens);
+            words += 1;
+            if tokens >= MAX_WORDS {
                 break 'outer;
             }
         }
     }
-    if words < min_words.max(3) {
+    if tokens < min_words.max(3) || words < 2 {
         return None;
     }
     densify(&mut mins[..buckets]);
@@ -160,6 +178,8 @@ mod tests {
         assert_eq!(fp("ok thanks"), None);
         assert_eq!(fp("call me 0800 123 456"), None);
         assert!(fp("hey check this out").is_some());
+        assert!(fp("88066 from 88066 lost 3pound help").is_some());
+        assert_eq!(fp("ok 2 mins"), None);
     }
 
     #[test]
@@ -170,6 +190,7 @@ mod tests {
             "hey check this out, you will love it 🔥🔥 4821",
             "hey check this out you will love it tinyurl.com/q9",
             "hey check this out!!! you will love it",
+            "1234 hey check this out you will love it bit.ly/x 99",
         ];
         for copy in copies {
             assert_eq!(fp(base), fp(copy), "{copy}");

@@ -83,6 +83,23 @@ pub(crate) fn distinct(bits: u64) -> f64 {
     64.0 * (64.0 / zeros).ln()
 }
 
+/// Distinct items in a 128-bit linear-counting bitmap: used where small
+/// counts must be right (a text reaching its third and fourth inbox, from
+/// how many senders).
+pub(crate) fn distinct_wide(bits: u128) -> f64 {
+    let zeros = f64::from(bits.count_zeros());
+    if zeros == 0.0 {
+        return 128.0 * 128f64.ln();
+    }
+    128.0 * (128.0 / zeros).ln()
+}
+
+/// Records `h` in a two-bin 128-bit bitmap.
+pub(crate) fn wide_bits_add(bins: &mut [u128; 2], shift: i64, h: u64) {
+    roll(bins, shift);
+    bins[usize::from(shift < 0)] |= 1u128 << (h >> 57);
+}
+
 /// The bit of a hash in a 64-bit linear-counting bitmap.
 pub(crate) fn bit(h: u64) -> u64 {
     1u64 << (h >> 58)

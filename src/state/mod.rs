@@ -149,6 +149,7 @@ impl Stream {
         let followed = msg.profile.is_some_and(|p| p.recipient_follows_sender);
 
         let mut new_in_stream = false;
+        let mut sender_recipients = None;
         if let Some(key) = sender {
             let observation = {
                 let mut table = lock(self.shard(&self.senders, key));
@@ -156,6 +157,7 @@ impl Stream {
                 record.observe(fresh, t, recipient, secs(p.fanout_window_ms / 2))
             };
             new_in_stream = observation.new_in_stream;
+            sender_recipients = Some(observation.recipients);
             rate::sender(&observation, followed, p, evidence);
         }
         // A sender whose account age is unknown counts as new when the
@@ -182,7 +184,11 @@ impl Stream {
             }
         }
         if let Some(o) = best {
-            rate::campaign(&o, p, evidence);
+            let me = rate::Participant {
+                recipients: sender_recipients,
+                new: new_sender,
+            };
+            rate::campaign(&o, me, p, evidence);
         }
     }
 
