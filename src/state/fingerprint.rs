@@ -22,6 +22,9 @@ pub(crate) const MAX_BANDS: usize = 4;
 /// The hash that stands for a run of numbers and links.
 const PLACEHOLDER: u64 = 0x23_23_23_23;
 
+const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
+
 /// Words looked at per message: keeps the cost bounded on long texts.
 const MAX_WORDS: usize = 256;
 
@@ -39,57 +42,24 @@ impl Fingerprint {
 }
 
 /// The fingerprint of `text` (canonical: lowercased, invisibles removed), or
-/// `None` when fewer than `min_words` words and placeholders remain: short texts
-/// ("ok thanks") are shared by too many honest people to mean anything.
+/// `None` when fewer than `min_words` words and placeholders remain: short
+/// texts ("ok thanks") are shared by too many honest people to mean anything.
 pub(crate) fn fingerprint(text: &str, bands: usize, min_words: usize) -> Option<Fingerprint> {
     let bands = bands.clamp(1, MAX_BANDS);
-    let buckets = 2 * bands;
-    let mut mins = [u64::MAX; 2 * MAX_BANDS];
-    // Tokens fed (words and placeholders), and words alone.
-    let (mut tokens, mut words) = (0usize, 0usize);
-    let (mut w1, mut w2) = (0u64, 0u64);
-    let mut masked = false;
-    let mut feed = |h: u64, tokens: &mut usize| {
-        *tokens += 1;
-        if *tokens >= 3 {
-            let tri = mix(w1.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ w2.rotate_left(29) ^ h);
-            let b = (((tri >> 32) * buckets as u64) >> 32) as usize;
-            mins[b] = mins[b].min(tri);
-        }
-        w1 = w2;
-        w2 = h;
+    let mut sh = Shingles {
+        buckets: 2 * bands as u64,
+        mins: [u64::MAX; 2 * MAX_BANDS],
+        tokens: 0,
+        words: 0,
+        last: [0; 2],
+        masked: false,
     };
-    'outer: for token in text.split(char::is_whitespace) {
-        if token.is_empty() {
-            continue;
-        }
-        if is_link(token) {
-            masked = true;
-            continue;
-        }
-        for word in token.split(|c: char| !c.is_alphanumeric()) {
-            if word.is_empty() {
-                continue;
-            }
-            if word.chars().any(char::is_numeric) {
-                masked = true;
-                continue;
-            }
-            if masked && words > 0 {
-                feed(PLACEHOLDER, &mut tokens);
-            }
-            masked = false;
-            feed(word_hash(word), &mut tokens);
-            words += 1;
-            if tokens >= MAX_WORDS {
-                break 'outer;
-            }
-        }
-    }
-    if tokens < min_words.max(3) || words < 2 {
+    sh.scan(text);
+    if sh.tokens < min_words.max(3) || sh.words < 2 {
         return None;
     }
-    densify(&mut mins[..buckets]);
+    let mins = &mut sh.mins[..2 * bands];
+    densify(mins);
     let mut fp = Fingerprint {
         bands: [0; MAX_BANDS],
         len: bands,
@@ -100,6 +70,148 @@ pub(crate) fn fingerprint(text: &str, bands: usize, min_words: usize) -> Option<
             ^ b as u64));
     }
     Some(fp)
+}
+
+/// Byte classes for the single pass over the text.
+const SPACE: u8 = 1;
+const ALNUM: u8 = 2;
+const DIGIT: u8 = 4;
+/// `.` or `:`, which a link needs.
+const LINKY: u8 = 8;
+/// Part of a non-ASCII character: the token takes the slow path.
+const HIGH: u8 = 16;
+
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = if b.is_ascii_whitespace() {
+            SPACE
+        } else if b.is_ascii_digit() {
+            ALNUM | DIGIT
+        } else if b.is_ascii_alphabetic() {
+            ALNUM
+        } else if b == b'.' || b == b':' {
+            LINKY
+        } else if b >= 0x80 {
+            HIGH
+        } else {
+            0
+        };
+        i += 1;
+    }
+    t
+};
+
+/// Words of one token held until the token ends, when it is known whether
+/// the token is a link (then they are dropped).
+const TOKEN_WORDS: usize = 16;
+
+/// The running MinHash over word trigrams.
+struct Shingles {
+    buckets: u64,
+    mins: [u64; 2 * MAX_BANDS],
+    /// Words and placeholders fed so far.
+    tokens: usize,
+    /// Words fed so far.
+    words: usize,
+    /// The two tokens before the next one.
+    last: [u64; 2],
+    /// Numbers or links were skipped since the last word.
+    masked: bool,
+}
+
+impl Shingles {
+    /// One pass over the bytes: ASCII whitespace splits tokens (NFKC has
+    /// mapped the Unicode spaces to ASCII ones, and splitting on ASCII bytes
+    /// keeps UTF-8 boundaries); ASCII alphanumeric runs are words.
+    fn scan(&mut self, text: &str) {
+        let bytes = text.as_bytes();
+        let mut pending = [(0u64, false); TOKEN_WORDS];
+        let mut n = 0;
+        let (mut start, mut flags) = (0, 0u8);
+        let (mut h, mut digit) = (FNV_OFFSET, false);
+        let mut seen = 0;
+        for (i, &b) in bytes.iter().enumerate() {
+            let c = CLASS[usize::from(b)];
+            flags |= c;
+            if c & ALNUM != 0 {
+                h = (h ^ u64::from(b)).wrapping_mul(FNV_PRIME);
+                digit |= c & DIGIT != 0;
+                continue;
+            }
+            if h != FNV_OFFSET {
+                if n < TOKEN_WORDS {
+                    pending[n] = (h, digit);
+                    n += 1;
+                }
+                (h, digit) = (FNV_OFFSET, false);
+            }
+            if c & SPACE == 0 {
+                continue;
+            }
+            if i > start {
+                self.token(&text[start..i], flags, &pending[..n]);
+                seen += 1;
+                if seen >= MAX_WORDS {
+                    return;
+                }
+            }
+            (start, flags, n) = (i + 1, 0, 0);
+        }
+        if h != FNV_OFFSET && n < TOKEN_WORDS {
+            pending[n] = (h, digit);
+            n += 1;
+        }
+        if bytes.len() > start {
+            self.token(&text[start..], flags, &pending[..n]);
+        }
+    }
+
+    /// A whitespace-separated token and the ASCII words found in it.
+    fn token(&mut self, token: &str, flags: u8, words: &[(u64, bool)]) {
+        if flags & LINKY != 0 && is_link(token) {
+            // A link is masked like a number.
+            self.word(0, true);
+        } else if flags & HIGH != 0 {
+            for w in token.split(|c: char| !c.is_alphanumeric()) {
+                if !w.is_empty() {
+                    self.word(word_hash(w), w.chars().any(char::is_numeric));
+                }
+            }
+        } else {
+            for &(h, numeric) in words {
+                self.word(h, numeric);
+            }
+        }
+    }
+
+    /// A word, or a number (masked: a run of them becomes one placeholder
+    /// between words, nothing at the ends).
+    fn word(&mut self, h: u64, numeric: bool) {
+        if numeric {
+            self.masked = true;
+            return;
+        }
+        if self.masked && self.words > 0 {
+            self.feed(PLACEHOLDER);
+        }
+        self.masked = false;
+        self.feed(h);
+        self.words += 1;
+    }
+
+    fn feed(&mut self, h: u64) {
+        self.tokens += 1;
+        let [w1, w2] = self.last;
+        if self.tokens >= 3 {
+            let tri = mix(w1.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ w2.rotate_left(29) ^ h);
+            let b = (((tri >> 32) * self.buckets) >> 32) as usize;
+            self.mins[b] = self.mins[b].min(tri);
+        }
+        self.last = [w2, h];
+    }
 }
 
 /// Fills empty buckets from the next non-empty one (rotation
@@ -126,8 +238,9 @@ fn is_link(token: &str) -> bool {
     if token.contains("://") || token.starts_with("www.") {
         return true;
     }
-    let b = token.as_bytes();
-    b.windows(3)
+    token
+        .as_bytes()
+        .windows(3)
         .any(|w| w[0].is_ascii_alphanumeric() && w[1] == b'.' && w[2].is_ascii_alphabetic())
 }
 
@@ -136,8 +249,8 @@ fn is_link(token: &str) -> bool {
 /// a Cyrillic "с" hashes like "check". Honest single-script words are
 /// hashed as written, which keeps the common path cheap.
 fn word_hash(word: &str) -> u64 {
-    const PRIME: u64 = 0x0000_0100_0000_01b3;
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = FNV_PRIME;
+    let mut h: u64 = FNV_OFFSET;
     let mixed = !word.is_ascii() && word.bytes().any(|b| b.is_ascii_alphabetic());
     if !mixed {
         for b in word.bytes() {

@@ -5,6 +5,8 @@
 //! run keys the same senders and fingerprints in the next; `std`'s
 //! `RandomState` is seeded per process, so these are hand-rolled.
 
+use std::sync::LazyLock;
+
 /// The splitmix64 finaliser: a cheap, well-mixed 64-bit permutation.
 pub(crate) fn mix(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
@@ -76,22 +78,25 @@ pub(crate) fn bin_shift(last: u32, t: u32, len: u32) -> i64 {
 /// Distinct items in a 64-bit linear-counting bitmap: exact enough for the
 /// small counts that matter (3, 4, 10), saturating near 270.
 pub(crate) fn distinct(bits: u64) -> f64 {
-    let zeros = f64::from(bits.count_zeros());
-    if zeros == 0.0 {
-        return 64.0 * 64f64.ln();
-    }
-    64.0 * (64.0 / zeros).ln()
+    ESTIMATES.0[bits.count_zeros() as usize]
 }
+
+/// Linear-counting estimates by number of zero bits, for 64- and 128-bit
+/// bitmaps, computed once: `m ln(m / zeros)`, a full bitmap reading as if
+/// one bit were still free.
+static ESTIMATES: LazyLock<([f64; 65], [f64; 129])> = LazyLock::new(|| {
+    let estimate = |m: f64, zeros: usize| m * (m / (zeros.max(1) as f64)).ln();
+    (
+        std::array::from_fn(|z| estimate(64.0, z)),
+        std::array::from_fn(|z| estimate(128.0, z)),
+    )
+});
 
 /// Distinct items in a 128-bit linear-counting bitmap: used where small
 /// counts must be right (a text reaching its third and fourth inbox, from
 /// how many senders).
 pub(crate) fn distinct_wide(bits: u128) -> f64 {
-    let zeros = f64::from(bits.count_zeros());
-    if zeros == 0.0 {
-        return 128.0 * 128f64.ln();
-    }
-    128.0 * (128.0 / zeros).ln()
+    ESTIMATES.1[bits.count_zeros() as usize]
 }
 
 /// Records `h` in a two-bin 128-bit bitmap.
