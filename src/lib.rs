@@ -10,7 +10,8 @@
 //! 1. **canonicalise** the text (`normalize`): NFKC, case folding, invisible
 //!    characters removed, so that disguises do not work;
 //! 2. **extract features** (`features`): the policy's lists, text disguises
-//!    and phrase rules;
+//!    and phrase rules; then the stream (`state`): the sender's rate and
+//!    fan-out, near-duplicate campaigns, the sender's profile;
 //! 3. **combine** (`combine`): every hit's weight, summed as log-odds, gives
 //!    the score; the policy's thresholds give the action.
 //!
@@ -37,7 +38,11 @@
 //! ## Performance
 //!
 //! Rules compile once when the filter is built; checking reuses per-thread
-//! buffers. See `benches/` and `examples/throughput.rs`.
+//! buffers. The stream state is split into mutex-protected shards, bounded
+//! by [`StreamPolicy::max_senders`] and [`StreamPolicy::max_fingerprints`]
+//! (64 bytes per sender, 120 per fingerprint band), and can be saved and
+//! restored with [`Filter::snapshot_state`] / [`Filter::restore_state`]. See
+//! `benches/` and `examples/simulate.rs`.
 //!
 //! ## Crate features
 //!

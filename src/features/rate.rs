@@ -43,6 +43,12 @@ fn grow(n: f64, min: f64) -> f64 {
     (1.0 + 0.5 * (n / min.max(1.0)).log2()).clamp(1.0, 2.0)
 }
 
+/// An estimate as a whole number, for details (integers format faster
+/// than floats, and "3.97 inboxes" would read oddly).
+fn count(x: f64) -> u64 {
+    x.round() as u64
+}
+
 fn minutes(ms: u64) -> u64 {
     (ms / 60_000).max(1)
 }
@@ -63,13 +69,13 @@ pub(crate) fn sender(
         let one_inbox = if o.recipients < 1.5 { 0.5 } else { 1.0 };
         let detail = if minute >= hour {
             format!(
-                "{:.0} messages from this sender in the last minute",
-                o.per_minute
+                "{} messages from this sender in the last minute",
+                count(o.per_minute)
             )
         } else {
             format!(
-                "{:.0} messages from this sender in the last hour",
-                o.per_hour
+                "{} messages from this sender in the last hour",
+                count(o.per_hour)
             )
         };
         evidence.push(
@@ -84,8 +90,8 @@ pub(crate) fn sender(
             "SENDER_FANOUT",
             grow(o.recipients, min),
             format!(
-                "this sender wrote to {:.0} different inboxes in the last {} min",
-                o.recipients,
+                "this sender wrote to {} different inboxes in the last {} min",
+                count(o.recipients),
                 minutes(p.fanout_window_ms)
             ),
         );
@@ -134,8 +140,9 @@ pub(crate) fn campaign(
             "CAMPAIGN_FANOUT",
             grow(o.recipients, min) * spread,
             format!(
-                "the same text reached {:.0} inboxes from {:.0} sender(s) in the last {window} min",
-                o.recipients, senders
+                "the same text reached {} inboxes from {} sender(s) in the last {window} min",
+                count(o.recipients),
+                count(senders)
             ),
         );
     }
@@ -146,9 +153,9 @@ pub(crate) fn campaign(
             "CAMPAIGN_SWARM",
             grow(o.new_senders, min) * share,
             format!(
-                "{:.0} of {:.0} senders of this text in the last {window} min are new accounts",
-                o.new_senders.min(senders),
-                senders
+                "{} of {} senders of this text in the last {window} min are new accounts",
+                count(o.new_senders.min(senders)),
+                count(senders)
             ),
         );
     }

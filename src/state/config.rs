@@ -155,3 +155,32 @@ impl StreamPolicy {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::Policy;
+
+    #[test]
+    fn bad_stream_values_are_named() {
+        for (source, key) in [
+            ("[stream]\nshards = 0\n", "shards"),
+            ("[stream]\nfingerprint_bands = 9\n", "fingerprint_bands"),
+            ("[stream]\nswarm_new_share = 1.5\n", "swarm_new_share"),
+            ("[stream]\ncampaign_window_ms = 10\n", "campaign_window_ms"),
+            ("[stream]\nmax_senders = 0\n", "max_senders"),
+            ("[stream]\nburst_per_mintue = 3\n", "burst_per_mintue"),
+        ] {
+            let e = Policy::from_toml_str(source).unwrap_err().to_string();
+            assert!(e.contains(key), "{source}: {e}");
+        }
+    }
+
+    #[test]
+    fn the_default_section_round_trips() {
+        let policy = Policy::from_toml_str("[stream]\nlate_slack_ms = 5000\n").unwrap();
+        assert_eq!(policy.stream.late_slack_ms, 5000);
+        assert_eq!(policy.stream.shards, 16);
+        let json = serde_json::to_string(&policy).unwrap();
+        assert_eq!(Policy::from_json_str(&json).unwrap(), policy);
+    }
+}

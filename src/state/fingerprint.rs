@@ -22,9 +22,6 @@ pub(crate) const MAX_BANDS: usize = 4;
 /// The hash that stands for a run of numbers and links.
 const PLACEHOLDER: u64 = 0x23_23_23_23;
 
-const FNV_OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
-const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
-
 /// Words looked at per message: keeps the cost bounded on long texts.
 const MAX_WORDS: usize = 256;
 
@@ -131,22 +128,25 @@ impl Shingles {
         let mut pending = [(0u64, false); TOKEN_WORDS];
         let mut n = 0;
         let (mut start, mut flags) = (0, 0u8);
-        let (mut h, mut digit) = (FNV_OFFSET, false);
+        let (mut h, mut word_class) = (0u64, 0u8);
         let mut seen = 0;
         for (i, &b) in bytes.iter().enumerate() {
             let c = CLASS[usize::from(b)];
-            flags |= c;
             if c & ALNUM != 0 {
-                h = (h ^ u64::from(b)).wrapping_mul(FNV_PRIME);
-                digit |= c & DIGIT != 0;
+                // Rotate-xor packs up to eight bytes exactly and has no
+                // multiply in the per-byte dependency chain; the word is
+                // mixed once at its end.
+                h = h.rotate_left(8) ^ u64::from(b);
+                word_class |= c;
                 continue;
             }
-            if h != FNV_OFFSET {
+            flags |= c;
+            if word_class != 0 {
                 if n < TOKEN_WORDS {
-                    pending[n] = (h, digit);
+                    pending[n] = (mix(h), word_class & DIGIT != 0);
                     n += 1;
                 }
-                (h, digit) = (FNV_OFFSET, false);
+                (h, word_class) = (0, 0);
             }
             if c & SPACE == 0 {
                 continue;
@@ -160,8 +160,8 @@ impl Shingles {
             }
             (start, flags, n) = (i + 1, 0, 0);
         }
-        if h != FNV_OFFSET && n < TOKEN_WORDS {
-            pending[n] = (h, digit);
+        if word_class != 0 && n < TOKEN_WORDS {
+            pending[n] = (mix(h), word_class & DIGIT != 0);
             n += 1;
         }
         if bytes.len() > start {
@@ -244,33 +244,32 @@ fn is_link(token: &str) -> bool {
         .any(|w| w[0].is_ascii_alphanumeric() && w[1] == b'.' && w[2].is_ascii_alphabetic())
 }
 
-/// FNV-1a over the word's characters; a word that mixes ASCII letters with
+/// A word's hash, the same as the byte path's for ASCII words; a word that mixes ASCII letters with
 /// other letters is hashed through its confusable skeleton, so "сheck" with
 /// a Cyrillic "с" hashes like "check". Honest single-script words are
 /// hashed as written, which keeps the common path cheap.
 fn word_hash(word: &str) -> u64 {
-    const PRIME: u64 = FNV_PRIME;
-    let mut h: u64 = FNV_OFFSET;
+    let mut h = 0u64;
     let mixed = !word.is_ascii() && word.bytes().any(|b| b.is_ascii_alphabetic());
     if !mixed {
         for b in word.bytes() {
-            h = (h ^ u64::from(b)).wrapping_mul(PRIME);
+            h = h.rotate_left(8) ^ u64::from(b);
         }
-        return h;
+        return mix(h);
     }
     let mut buf = [0u8; 4];
     for c in word.chars() {
         if c.is_ascii() {
-            h = (h ^ u64::from(c as u8)).wrapping_mul(PRIME);
+            h = h.rotate_left(8) ^ u64::from(c as u8);
             continue;
         }
         for s in skeleton(c.encode_utf8(&mut buf)) {
             for &b in s.encode_utf8(&mut [0u8; 4]).as_bytes() {
-                h = (h ^ u64::from(b)).wrapping_mul(PRIME);
+                h = h.rotate_left(8) ^ u64::from(b);
             }
         }
     }
-    h
+    mix(h)
 }
 
 #[cfg(test)]

@@ -72,7 +72,9 @@ pub(crate) struct Stream {
     campaigns: Box<[Mutex<Table<CampaignCell>>]>,
     /// Latest event time seen, ms; `i64::MIN` before the first.
     latest_ms: AtomicI64,
-    messages: AtomicU64,
+    /// Timed messages without a sender (the others are counted in the
+    /// sender shards).
+    unsent: AtomicU64,
     untimed: AtomicU64,
     late: AtomicU64,
 }
@@ -108,7 +110,7 @@ impl Stream {
                 .collect(),
             policy: policy.clone(),
             latest_ms: AtomicI64::new(i64::MIN),
-            messages: AtomicU64::new(0),
+            unsent: AtomicU64::new(0),
             untimed: AtomicU64::new(0),
             late: AtomicU64::new(0),
         }
@@ -126,7 +128,12 @@ impl Stream {
             let latest = self.latest_ms.load(Ordering::Relaxed);
             return (latest != i64::MIN).then_some(latest);
         };
-        let latest = self.latest_ms.fetch_max(ts, Ordering::Relaxed);
+        // The latest time moves in whole seconds: one shared write per
+        // second instead of one per message, so threads do not contend.
+        let mut latest = self.latest_ms.load(Ordering::Relaxed);
+        if ts >= latest.saturating_add(1000) {
+            latest = self.latest_ms.fetch_max(ts, Ordering::Relaxed);
+        }
         let floor = latest.saturating_sub(self.policy.late_slack_ms as i64);
         if latest != i64::MIN && ts < floor {
             self.late.fetch_add(1, Ordering::Relaxed);
@@ -142,17 +149,20 @@ impl Stream {
         let Some(t_ms) = self.event_time(msg.timestamp_ms) else {
             return;
         };
-        self.messages.fetch_add(1, Ordering::Relaxed);
         let t = u32::try_from(t_ms.max(0) / 1000).unwrap_or(u32::MAX);
         let sender = msg.sender.map(|s| hash_str(s, SENDER_SEED));
         let recipient = msg.recipient.map(|r| hash_str(r, RECIPIENT_SEED));
         let followed = msg.profile.is_some_and(|p| p.recipient_follows_sender);
 
+        if sender.is_none() {
+            self.unsent.fetch_add(1, Ordering::Relaxed);
+        }
         let mut new_in_stream = false;
         let mut sender_recipients = None;
         if let Some(key) = sender {
             let observation = {
                 let mut table = lock(self.shard(&self.senders, key));
+                table.messages += 1;
                 let (record, fresh) = table.entry(key, t, secs(p.sender_idle_ms));
                 record.observe(fresh, t, recipient, secs(p.fanout_window_ms / 2))
             };
@@ -194,7 +204,7 @@ impl Stream {
 
     pub fn stats(&self) -> Stats {
         let mut stats = Stats {
-            messages: self.messages.load(Ordering::Relaxed),
+            messages: self.unsent.load(Ordering::Relaxed),
             untimed: self.untimed.load(Ordering::Relaxed),
             late: self.late.load(Ordering::Relaxed),
             ..Stats::default()
@@ -202,6 +212,7 @@ impl Stream {
         for shard in self.senders.iter() {
             let t = lock(shard);
             stats.senders += t.len();
+            stats.messages += t.messages;
             stats.senders_evicted += t.evicted;
             stats.expired += t.expired;
             stats.bytes += t.bytes();

@@ -32,6 +32,9 @@ pub(crate) struct Table<V> {
     pub evicted: u64,
     /// Idle entries whose slot was reused.
     pub expired: u64,
+    /// Messages counted here (kept under the shard's lock rather than in a
+    /// shared atomic, which every thread would contend for).
+    pub messages: u64,
 }
 
 impl<V: Slot> Table<V> {
@@ -46,6 +49,7 @@ impl<V: Slot> Table<V> {
             len: 0,
             evicted: 0,
             expired: 0,
+            messages: 0,
         }
     }
 
