@@ -29,7 +29,12 @@
 //! Spam texts come from the TSV's spam rows, ham texts from its ham rows.
 //! The same flags and seed always give the same stream. With `--check`, the
 //! stream is also scored with the built-in filter and the figures per
-//! scenario are printed to stderr.
+//! scenario are printed to stderr; `--assert` then exits with status 1 when
+//! a stream target is missed (campaign spam, i.e. fan-out, swarm and
+//! hijacked, at least 99% flagged from the 4th message of each campaign on;
+//! no support-surge or upset-customer message flagged; at most 0.3% of ham
+//! flagged), and with status 0, saying "skipped", when the input file does
+//! not exist, so that CI without the corpora passes.
 
 use std::collections::BTreeMap;
 use std::io::{BufWriter, Write};
@@ -60,12 +65,13 @@ struct Args {
     hijacked: u64,
     hijacked_size: u64,
     check: bool,
+    assert: bool,
 }
 
 const USAGE: &str = "usage: simulate --input FILE.tsv [--seed N] [--start-ms MS] [--hours H] \
 [--brands N] [--followers N] [--upset N] [--surges N] [--surge-size N] [--fanout-bots N] \
 [--fanout-size N] [--swarms N] [--swarm-size N] [--drips N] [--drip-texts N] \
-[--single-shots N] [--hijacked N] [--hijacked-size N] [--check]";
+[--single-shots N] [--hijacked N] [--hijacked-size N] [--check] [--assert]";
 
 fn parse_args() -> Result<Args, String> {
     let mut a = Args {
@@ -88,11 +94,16 @@ fn parse_args() -> Result<Args, String> {
         hijacked: 3,
         hijacked_size: 25,
         check: false,
+        assert: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         if flag == "--check" {
             a.check = true;
+            continue;
+        }
+        if flag == "--assert" {
+            (a.check, a.assert) = (true, true);
             continue;
         }
         if flag == "-h" || flag == "--help" {
@@ -519,8 +530,9 @@ fn read_tsv(path: &str) -> Result<(Vec<String>, Vec<String>), String> {
 }
 
 /// Scores the stream in order and prints, per scenario, how much was
-/// flagged overall and from the fourth message of each campaign on.
-fn check(stream: &[Dm]) {
+/// flagged overall and from the fourth message of each campaign on. Returns
+/// the stream targets that were missed.
+fn check(stream: &[Dm]) -> Vec<String> {
     #[derive(Default)]
     struct Tally {
         n: u64,
@@ -573,6 +585,30 @@ fn check(stream: &[Dm]) {
         );
     }
     eprintln!("{:?}", filter.stats());
+    let mut missed = Vec::new();
+    for name in ["fanout_bot", "bot_swarm", "hijacked"] {
+        if let Some(t) = by.get(name)
+            && pct(t.late_flagged, t.late_n) < 99.0
+        {
+            missed.push(format!(
+                "{name}: {:.2}% flagged from the 4th message",
+                pct(t.late_flagged, t.late_n)
+            ));
+        }
+    }
+    for name in ["support_surge", "upset_customer"] {
+        if let Some(t) = by.get(name)
+            && t.flagged > 0
+        {
+            missed.push(format!("{name}: {} message(s) flagged", t.flagged));
+        }
+    }
+    if let Some(t) = labels.get("ham")
+        && pct(t.flagged, t.n) > 0.3
+    {
+        missed.push(format!("ham: {:.2}% flagged", pct(t.flagged, t.n)));
+    }
+    missed
 }
 
 fn main() {
@@ -583,6 +619,10 @@ fn main() {
             std::process::exit(2);
         }
     };
+    if args.assert && !std::path::Path::new(&args.input).exists() {
+        eprintln!("skipped: {} not found", args.input);
+        return;
+    }
     let (ham, spam) = match read_tsv(&args.input) {
         Ok(rows) => rows,
         Err(e) => {
@@ -611,7 +651,13 @@ fn main() {
         dm.id = format!("m{i:07}");
     }
     if args.check {
-        check(&out);
+        let missed = check(&out);
+        for m in &missed {
+            eprintln!("target missed: {m}");
+        }
+        if args.assert && !missed.is_empty() {
+            std::process::exit(1);
+        }
         return;
     }
     let stdout = std::io::stdout();

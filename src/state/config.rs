@@ -9,8 +9,24 @@ use crate::Error;
 /// profile), read from a policy's `[stream]` table.
 ///
 /// Windows and expiry follow event time (`Message::timestamp_ms`), never the
-/// wall clock. Memory is bounded by `max_senders` and `max_fingerprints`:
-/// 64 bytes per sender and 120 per fingerprint band.
+/// wall clock:
+///
+/// - a message counts at its own timestamp, unless it is more than
+///   `late_slack_ms` older than the latest event time seen; then it counts
+///   at that latest time minus the slack (reported in `Stats::late`);
+/// - a message without a timestamp counts at the latest event time seen;
+///   before any timestamped message it gets profile evidence only
+///   (`Stats::untimed`);
+/// - without a sender there is no rate or fan-out evidence, and the message
+///   cannot be blamed for spreading a text; without a recipient it adds no
+///   fan-out.
+///
+/// Memory is bounded by `max_senders` and `max_fingerprints`: 64 bytes per
+/// sender and 120 per fingerprint band (slot and key). Each table fills to
+/// about 90% of its cap; then a new entry takes the place of the entry seen
+/// longest ago among the few it could go to: an idle one (`Stats::expired`)
+/// or, when all are active, a live one (`Stats::senders_evicted`,
+/// `Stats::fingerprints_evicted`).
 ///
 /// ```
 /// use dmguard::Policy;
