@@ -151,6 +151,40 @@ fn a_support_surge_is_never_flagged() {
 }
 
 #[test]
+fn a_support_surge_without_profiles_is_never_flagged() {
+    // Every customer is new to the stream and nothing else is known about
+    // them: first-seen alone must not make a surge look like a swarm.
+    let filter = Filter::default();
+    let mut rng = Rng(6);
+    for dm in by_time(surge(&mut rng, T0, "brand_02", "np")) {
+        let msg = Message::new(&dm.text)
+            .with_sender(&dm.sender)
+            .with_recipient(&dm.recipient)
+            .with_timestamp_ms(dm.ts.unwrap_or(T0));
+        let v = filter.check(&msg);
+        assert!(!v.is_flagged(), "{} flagged: {:?}", dm.text, v.reasons);
+    }
+}
+
+#[test]
+fn a_swarm_without_profiles_is_flagged_when_it_spreads() {
+    let filter = Filter::default();
+    let mut rng = Rng(7);
+    for i in 0..40i64 {
+        let text = bot_text(&mut rng);
+        let (sender, brand) = (format!("anon_{i}"), format!("brand_{}", i % 15));
+        let msg = Message::new(&text)
+            .with_sender(&sender)
+            .with_recipient(&brand)
+            .with_timestamp_ms(T0 + i * 10 * SEC);
+        let v = filter.check(&msg);
+        if i >= 3 {
+            assert!(v.is_flagged(), "message {i} allowed: {:?}", v.reasons);
+        }
+    }
+}
+
+#[test]
 fn an_upset_customer_is_never_flagged() {
     let filter = Filter::default();
     let texts = [
@@ -425,6 +459,22 @@ fn late_and_untimed_messages_have_defined_behaviour() {
             assert!(v.is_flagged(), "message {nth} allowed: {:?}", v.reasons);
         }
     }
+    // One clock far in the future does not make the others late.
+    let late = filter.stats().late;
+    filter.check(
+        &Message::new("from the year 2200")
+            .with_sender("d")
+            .with_timestamp_ms(7_258_118_400_000),
+    );
+    for i in 0..5 {
+        filter.check(
+            &Message::new("on time")
+                .with_sender("e")
+                .with_timestamp_ms(T0 + 100 * SEC + i * SEC),
+        );
+    }
+    assert_eq!(filter.stats().late, late);
+
     // A message hours late counts at the latest time minus the slack.
     let before = filter.stats().late;
     filter.check(
@@ -433,4 +483,38 @@ fn late_and_untimed_messages_have_defined_behaviour() {
             .with_timestamp_ms(T0 - 5 * 60 * MIN),
     );
     assert_eq!(filter.stats().late, before + 1);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// Any text, sender, recipient and timestamp (far past, far future,
+    /// out of order, missing): checking never panics and scores stay in
+    /// [0, 1].
+    #[test]
+    fn arbitrary_streams_never_panic(
+        msgs in proptest::collection::vec(
+            (".{0,80}", proptest::option::of("[a-c]{1,2}"), proptest::option::of("[x-z]"),
+             proptest::option::of(proptest::num::i64::ANY), proptest::option::of(0u32..100)),
+            1..40,
+        )
+    ) {
+        let policy = Policy::from_toml_str("[stream]\nshards = 2\nmax_senders = 16\nmax_fingerprints = 16\n").unwrap();
+        let filter = Filter::new(policy).unwrap();
+        for (text, sender, recipient, ts, age) in &msgs {
+            let mut msg = Message::new(text);
+            msg.sender = sender.as_deref();
+            msg.recipient = recipient.as_deref();
+            msg.timestamp_ms = *ts;
+            msg.profile = age.map(|a| SenderProfile { account_age_days: Some(a), ..SenderProfile::default() });
+            let v = filter.check(&msg);
+            proptest::prop_assert!((0.0..=1.0).contains(&v.score));
+        }
+        let stats = filter.stats();
+        proptest::prop_assert!(stats.senders <= 16 && stats.fingerprints <= 16);
+        let snapshot = filter.snapshot_state();
+        let restored = Filter::default();
+        restored.restore_state(&snapshot).unwrap();
+        proptest::prop_assert_eq!(restored.stats().senders, stats.senders);
+    }
 }

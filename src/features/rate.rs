@@ -114,6 +114,9 @@ pub(crate) struct Participant {
     /// The sender counts as new (young account, or new to the stream when
     /// the age is unknown).
     pub new: bool,
+    /// The sender's account age is known (rather than guessed from when
+    /// the stream first saw it).
+    pub profiled: bool,
 }
 
 /// Evidence about the spread of the message's text. Only the accounts that
@@ -148,7 +151,11 @@ pub(crate) fn campaign(
     }
     let min = f64::from(p.swarm_new_senders);
     let share = (o.new_senders / senders).min(1.0);
-    if me.new && o.new_senders >= min - 0.5 && share >= p.swarm_new_share {
+    // Without a profile, "new" only means "first seen lately", which is
+    // also true of customers writing for the first time in a surge: then
+    // the text must also be reaching several inboxes.
+    let spreading = me.profiled || o.recipients >= f64::from(p.campaign_recipients) - 0.5;
+    if me.new && spreading && o.new_senders >= min - 0.5 && share >= p.swarm_new_share {
         evidence.push(
             "CAMPAIGN_SWARM",
             grow(o.new_senders, min) * share,
@@ -169,6 +176,7 @@ mod tests {
         let me = Participant {
             recipients: Some(o.recipients.min(4.0)),
             new: o.new_senders > 0.0,
+            profiled: true,
         };
         let mut ev = Evidence::default();
         campaign(&o, me, &StreamPolicy::default(), &mut ev);

@@ -13,7 +13,9 @@ use crate::Error;
 ///
 /// - a message counts at its own timestamp, unless it is more than
 ///   `late_slack_ms` older than the latest event time seen; then it counts
-///   at that latest time minus the slack (reported in `Stats::late`);
+///   at that latest time minus the slack (reported in `Stats::late`); the
+///   latest event time moves forward by at most half the slack per message,
+///   so one timestamp far in the future cannot make all others late;
 /// - a message without a timestamp counts at the latest event time seen;
 ///   before any timestamped message it gets profile evidence only
 ///   (`Stats::untimed`);

@@ -11,7 +11,9 @@
 //! seen counts at that latest time minus the slack (so that a replayed or
 //! stuck message cannot rewind the windows). A message without a timestamp
 //! counts at the latest event time seen; before any timestamped message has
-//! been seen it adds profile evidence only.
+//! been seen it adds profile evidence only. The latest event time moves
+//! forward by at most half the slack per message, so a single timestamp far
+//! in the future does not turn every later message into a late one.
 
 mod campaign;
 mod config;
@@ -72,6 +74,8 @@ pub(crate) struct Stream {
     campaigns: Box<[Mutex<Table<CampaignCell>>]>,
     /// Latest event time seen, ms; `i64::MIN` before the first.
     latest_ms: AtomicI64,
+    /// How far one message may move `latest_ms` forward: half the slack.
+    max_step_ms: i64,
     /// Timed messages without a sender (the others are counted in the
     /// sender shards).
     unsent: AtomicU64,
@@ -110,6 +114,9 @@ impl Stream {
                 .collect(),
             policy: policy.clone(),
             latest_ms: AtomicI64::new(i64::MIN),
+            max_step_ms: i64::try_from(policy.late_slack_ms / 2)
+                .unwrap_or(i64::MAX)
+                .max(1000),
             unsent: AtomicU64::new(0),
             untimed: AtomicU64::new(0),
             late: AtomicU64::new(0),
@@ -129,10 +136,18 @@ impl Stream {
             return (latest != i64::MIN).then_some(latest);
         };
         // The latest time moves in whole seconds: one shared write per
-        // second instead of one per message, so threads do not contend.
+        // second instead of one per message, so threads do not contend. It
+        // moves at most half the late slack per message, so that one wrong
+        // clock far in the future cannot make every other message late; after
+        // a real gap it catches up within a few messages.
         let mut latest = self.latest_ms.load(Ordering::Relaxed);
         if ts >= latest.saturating_add(1000) {
-            latest = self.latest_ms.fetch_max(ts, Ordering::Relaxed);
+            let step = if latest == i64::MIN {
+                ts
+            } else {
+                ts.min(latest.saturating_add(self.max_step_ms))
+            };
+            latest = self.latest_ms.fetch_max(step, Ordering::Relaxed);
         }
         let floor = latest.saturating_sub(self.policy.late_slack_ms as i64);
         if latest != i64::MIN && ts < floor {
@@ -197,6 +212,7 @@ impl Stream {
             let me = rate::Participant {
                 recipients: sender_recipients,
                 new: new_sender,
+                profiled: new_by_profile.is_some(),
             };
             rate::campaign(&o, me, p, evidence);
         }
