@@ -183,6 +183,30 @@ struct Dm {
     sender_profile: SenderProfile,
 }
 
+/// Who sends, in which scenario and campaign (scenario instance).
+struct Who {
+    scenario: &'static str,
+    campaign: String,
+    sender: String,
+    profile: SenderProfile,
+}
+
+impl Who {
+    fn new(
+        scenario: &'static str,
+        campaign: String,
+        sender: String,
+        profile: SenderProfile,
+    ) -> Who {
+        Who {
+            scenario,
+            campaign,
+            sender,
+            profile,
+        }
+    }
+}
+
 struct Sim<'a> {
     a: &'a Args,
     rng: Rng,
@@ -247,38 +271,36 @@ impl Sim<'_> {
         self.a.start_ms + self.rng.below((self.a.hours * HOUR) as u64) as i64
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn push(
-        &mut self,
-        ts: i64,
-        sender: String,
-        recipient: String,
-        text: String,
-        spam: bool,
-        scenario: &'static str,
-        campaign: String,
-        profile: SenderProfile,
-    ) {
+    fn push(&mut self, who: &Who, ts: i64, recipient: String, text: String) {
+        let spam = !matches!(
+            who.scenario,
+            "follower" | "upset_customer" | "support_surge"
+        );
         self.out.push(Dm {
             id: String::new(),
             ts,
-            sender,
+            sender: who.sender.clone(),
             recipient,
             text,
             label: if spam { "spam" } else { "ham" },
-            scenario,
-            campaign,
-            sender_profile: profile,
+            scenario: who.scenario,
+            campaign: who.campaign.clone(),
+            sender_profile: who.profile,
         });
+    }
+
+    /// A new account with probability `p_new`, else an established one.
+    fn profile(&mut self, p_new: f64) -> SenderProfile {
+        if self.rng.chance(p_new) {
+            new_account(&mut self.rng)
+        } else {
+            established(&mut self.rng)
+        }
     }
 
     fn followers(&mut self) {
         for i in 0..self.a.followers {
-            let profile = if self.rng.chance(0.03) {
-                new_account(&mut self.rng)
-            } else {
-                established(&mut self.rng)
-            };
+            let profile = self.profile(0.03);
             let brand = self.brand();
             let mut ts = self.when();
             for _ in 0..self.rng.range(1, 3) {
@@ -288,16 +310,8 @@ impl Sim<'_> {
                 } else {
                     brand.clone()
                 };
-                self.push(
-                    ts,
-                    format!("f{i}"),
-                    to,
-                    text,
-                    false,
-                    "follower",
-                    format!("f{i}"),
-                    profile,
-                );
+                let who = Who::new("follower", format!("f{i}"), format!("f{i}"), profile);
+                self.push(&who, ts, to, text);
                 ts += self.rng.range(HOUR as u64, 5 * HOUR as u64) as i64;
             }
         }
@@ -305,11 +319,7 @@ impl Sim<'_> {
 
     fn upset(&mut self) {
         for i in 0..self.a.upset {
-            let profile = if self.rng.chance(0.2) {
-                new_account(&mut self.rng)
-            } else {
-                established(&mut self.rng)
-            };
+            let profile = self.profile(0.2);
             let brand = self.brand();
             let start = self.when();
             let n = self.rng.range(4, 8);
@@ -321,16 +331,13 @@ impl Sim<'_> {
                 } else {
                     self.rng.pick(&self.ham).to_string()
                 };
-                self.push(
-                    ts,
-                    format!("upset{i}"),
-                    brand.clone(),
-                    text,
-                    false,
+                let who = Who::new(
                     "upset_customer",
+                    format!("upset{i}"),
                     format!("upset{i}"),
                     profile,
                 );
+                self.push(&who, ts, brand.clone(), text);
             }
         }
     }
@@ -347,11 +354,7 @@ impl Sim<'_> {
             let start = self.when();
             let body = BODIES[s as usize % BODIES.len()];
             for i in 0..self.a.surge_size.max(150) {
-                let profile = if self.rng.chance(0.04) {
-                    new_account(&mut self.rng)
-                } else {
-                    established(&mut self.rng)
-                };
+                let profile = self.profile(0.04);
                 let n = self.rng.range(100_000, 999_999);
                 let mut text = format!(
                     "{} {}",
@@ -365,16 +368,13 @@ impl Sim<'_> {
                     _ => {}
                 }
                 let ts = start + self.rng.below(8 * MIN as u64) as i64;
-                self.push(
-                    ts,
-                    format!("cust{s}_{i}"),
-                    brand.clone(),
-                    text,
-                    false,
+                let who = Who::new(
                     "support_surge",
                     format!("surge{s}"),
+                    format!("cust{s}_{i}"),
                     profile,
                 );
+                self.push(&who, ts, brand.clone(), text);
             }
         }
     }
@@ -391,16 +391,13 @@ impl Sim<'_> {
                 } else {
                     text.clone()
                 };
-                self.push(
-                    ts,
-                    format!("fanbot{b}"),
-                    to,
-                    copy,
-                    true,
+                let who = Who::new(
                     "fanout_bot",
+                    format!("fanbot{b}"),
                     format!("fanbot{b}"),
                     profile,
                 );
+                self.push(&who, ts, to, copy);
                 ts += self.rng.range(10_000, 60_000) as i64;
             }
         }
@@ -418,16 +415,13 @@ impl Sim<'_> {
                     let copy = disguise(&mut self.rng, &text);
                     let to = self.brand();
                     let at = ts + self.rng.below(2 * MIN as u64) as i64;
-                    self.push(
-                        at,
-                        format!("swarm{s}_{i}"),
-                        to,
-                        copy,
-                        true,
+                    let who = Who::new(
                         "bot_swarm",
                         format!("swarm{s}"),
+                        format!("swarm{s}_{i}"),
                         profile,
                     );
+                    self.push(&who, at, to, copy);
                 }
             }
         }
@@ -440,16 +434,8 @@ impl Sim<'_> {
             for _ in 0..self.a.drip_texts {
                 let text = self.rng.pick(&self.spam).to_string();
                 let to = self.brand();
-                self.push(
-                    ts,
-                    format!("drip{d}"),
-                    to,
-                    text,
-                    true,
-                    "slow_drip",
-                    format!("drip{d}"),
-                    profile,
-                );
+                let who = Who::new("slow_drip", format!("drip{d}"), format!("drip{d}"), profile);
+                self.push(&who, ts, to, text);
                 ts += 20 * MIN;
             }
         }
@@ -457,23 +443,16 @@ impl Sim<'_> {
 
     fn single_shots(&mut self) {
         for i in 0..self.a.single_shots {
-            let profile = if self.rng.chance(0.5) {
-                new_account(&mut self.rng)
-            } else {
-                established(&mut self.rng)
-            };
+            let profile = self.profile(0.5);
             let text = self.rng.pick(&self.spam).to_string();
             let (ts, to) = (self.when(), self.brand());
-            self.push(
-                ts,
-                format!("shot{i}"),
-                to,
-                text,
-                true,
+            let who = Who::new(
                 "single_shot",
+                format!("shot{i}"),
                 format!("shot{i}"),
                 profile,
             );
+            self.push(&who, ts, to, text);
         }
     }
 
@@ -488,16 +467,13 @@ impl Sim<'_> {
                 let to = format!("brand_{:02}", (h * 11 + k) % self.a.brands.max(20));
                 // Some of the brands follow the old account back.
                 profile.recipient_follows_sender = self.rng.chance(0.1);
-                self.push(
-                    ts,
-                    format!("hijacked{h}"),
-                    to,
-                    text,
-                    true,
+                let who = Who::new(
                     "hijacked",
+                    format!("hijacked{h}"),
                     format!("hijacked{h}"),
                     profile,
                 );
+                self.push(&who, ts, to, text);
                 ts += self.rng.range(5_000, 40_000) as i64;
             }
         }

@@ -278,3 +278,29 @@ impl Stream {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: i64 = 1_750_000_000_000;
+
+    #[test]
+    fn event_time_handles_untimed_late_and_future_messages() {
+        let stream = Stream::new(&StreamPolicy::default());
+        assert_eq!(stream.event_time(None), None, "no clock yet");
+        assert_eq!(stream.event_time(Some(T0)), Some(T0));
+        assert_eq!(stream.event_time(None), Some(T0));
+        // Within the two-minute slack: its own time.
+        assert_eq!(stream.event_time(Some(T0 - 60_000)), Some(T0 - 60_000));
+        // Beyond it: the latest time minus the slack.
+        assert_eq!(stream.event_time(Some(T0 - 3_600_000)), Some(T0 - 120_000));
+        // A clock a year ahead moves the filter's clock by one minute only.
+        let year = 365 * 86_400_000;
+        assert_eq!(stream.event_time(Some(T0 + year)), Some(T0 + year));
+        assert_eq!(stream.event_time(None), Some(T0 + 60_000));
+        assert_eq!(stream.event_time(Some(T0 + 1000)), Some(T0 + 1000));
+        let stats = stream.stats();
+        assert_eq!((stats.untimed, stats.late), (3, 1));
+    }
+}

@@ -92,3 +92,29 @@ impl StateSnapshot {
         Ok(snapshot)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_refuses_what_it_cannot_read() {
+        let snap = StateSnapshot::new(
+            Some(1_750_000_000_000),
+            vec![(7, SenderRecord::default())],
+            vec![(9, CampaignCell::default())],
+        );
+        let mut bytes = Vec::new();
+        snap.to_writer(&mut bytes).unwrap();
+        assert_eq!(StateSnapshot::from_reader(&bytes[..]).unwrap(), snap);
+
+        let zero = StateSnapshot::new(None, vec![(0, SenderRecord::default())], vec![]);
+        assert!(zero.check().unwrap_err().to_string().contains("zero key"));
+        let text = String::from_utf8(bytes)
+            .unwrap()
+            .replace("\"version\":1", "\"version\":2");
+        let e = StateSnapshot::from_reader(text.as_bytes()).unwrap_err();
+        assert!(e.to_string().contains("version 2"), "{e}");
+        assert!(StateSnapshot::from_reader(&b"not json"[..]).is_err());
+    }
+}
