@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::hash::{bin_shift, count_add, count_estimate, distinct_wide, roll, wide_bits_add};
+use super::hash::{count_add, distinct_wide, roll, wide_bits_add};
 use super::shard::Slot;
 
 /// What the filter remembers about one fingerprint band, in 112 bytes.
@@ -13,6 +13,9 @@ use super::shard::Slot;
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct CampaignCell {
     last_s: u32,
+    /// The bin of the latest message (event time divided by the bin length,
+    /// computed once per message); fills what would otherwise be padding.
+    bin: u32,
     messages: [u16; 2],
     /// 128-bit linear-counting bitmaps: at 3 or 4 a collision would turn
     /// three people into one spreading account. New senders use the same
@@ -38,22 +41,25 @@ pub(crate) struct CampaignObservation {
 }
 
 impl CampaignCell {
-    /// Counts one message at `t` (seconds); `bin` is half the campaign
-    /// window in seconds. Hashes are absent when the message has no sender
-    /// or no recipient.
+    /// Counts one message at `t` (seconds); `bin` is `t` divided by half the
+    /// campaign window. Hashes are absent when the message has no sender or
+    /// no recipient.
+    #[allow(clippy::too_many_arguments)]
     pub fn observe(
         &mut self,
         fresh: bool,
         t: u32,
+        bin: u32,
         sender: Option<u64>,
         recipient: Option<u64>,
         new_sender: bool,
-        bin: u32,
     ) -> CampaignObservation {
         if fresh {
             self.last_s = t;
+            self.bin = bin;
         }
-        let shift = bin_shift(self.last_s, t, bin);
+        let shift = i64::from(bin) - i64::from(self.bin);
+        self.bin = self.bin.max(bin);
         count_add(&mut self.messages, shift);
         for (bins, h) in [
             (&mut self.senders, sender),
@@ -68,7 +74,7 @@ impl CampaignCell {
         self.last_s = self.last_s.max(t);
         CampaignObservation {
             // The whole window is two bins: count both in full.
-            messages: count_estimate(self.messages, 0, bin),
+            messages: f64::from(self.messages[0]) + f64::from(self.messages[1]),
             senders: distinct_wide(self.senders[0] | self.senders[1]),
             recipients: distinct_wide(self.recipients[0] | self.recipients[1]),
             new_senders: distinct_wide(self.new_senders[0] | self.new_senders[1]),
@@ -95,20 +101,14 @@ mod tests {
         let mut c = CampaignCell::default();
         let mut o = CampaignObservation::default();
         for i in 0..6u64 {
-            o = c.observe(
-                i == 0,
-                1000 + i as u32,
-                Some(mix(1)),
-                Some(mix(100 + i)),
-                i < 2,
-                600,
-            );
+            let t = 1000 + i as u32;
+            o = c.observe(i == 0, t, t / 600, Some(mix(1)), Some(mix(100 + i)), i < 2);
         }
         assert_eq!(o.messages, 6.0);
         assert!(o.senders < 1.1 && o.recipients >= 4.5, "{o:?}");
         assert!(o.new_senders < 1.1);
         // A window later everything has gone.
-        let o = c.observe(false, 1000 + 1300, Some(mix(2)), Some(mix(7)), false, 600);
+        let o = c.observe(false, 2300, 2300 / 600, Some(mix(2)), Some(mix(7)), false);
         assert_eq!(o.messages, 1.0);
         assert!(o.recipients < 1.1 && o.new_senders == 0.0, "{o:?}");
     }

@@ -179,7 +179,7 @@ impl Stream {
                 let mut table = lock(self.shard(&self.senders, key));
                 table.messages += 1;
                 let (record, fresh) = table.entry(key, t, secs(p.sender_idle_ms));
-                record.observe(fresh, t, recipient, secs(p.fanout_window_ms / 2))
+                record.observe(fresh, t, recipient, t / secs(p.fanout_window_ms / 2))
             };
             new_in_stream = observation.new_in_stream;
             sender_recipients = Some(observation.recipients);
@@ -194,14 +194,14 @@ impl Stream {
         else {
             return;
         };
-        let bin = secs(p.campaign_window_ms / 2);
+        let bin = t / secs(p.campaign_window_ms / 2);
         let ttl = secs(p.campaign_window_ms);
         let mut best: Option<CampaignObservation> = None;
         for &key in fp.keys() {
             let o = {
                 let mut table = lock(self.shard(&self.campaigns, key));
                 let (cell, fresh) = table.entry(key, t, ttl);
-                cell.observe(fresh, t, sender, recipient, new_sender, bin)
+                cell.observe(fresh, t, bin, sender, recipient, new_sender)
             };
             // The band that has seen this text most widely speaks for it.
             if best.is_none_or(|b| o.messages > b.messages) {

@@ -25,6 +25,9 @@ pub(crate) struct SenderRecord {
     fanout: [u64; 2],
     /// Recent recipients' tags, a ring; 0 is empty.
     contacts: [u16; CONTACTS],
+    /// The fan-out bin of the latest message (event time divided by the bin
+    /// length, computed once per message rather than per record).
+    fanout_bin: u32,
     next_contact: u8,
 }
 
@@ -52,8 +55,8 @@ pub(crate) struct SenderObservation {
 
 impl SenderRecord {
     /// Counts one message at `t` (seconds) to `recipient` (a hash); `fresh`
-    /// when the record was just created; `fanout_bin` is half the fan-out
-    /// window in seconds.
+    /// when the record was just created; `fanout_bin` is `t` divided by half
+    /// the fan-out window.
     pub fn observe(
         &mut self,
         fresh: bool,
@@ -64,11 +67,13 @@ impl SenderRecord {
         if fresh {
             self.first_s = t;
             self.last_s = t;
+            self.fanout_bin = fanout_bin;
         }
         let last = self.last_s;
         count_add(&mut self.minute, bin_shift(last, t, 60));
         count_add(&mut self.hour, bin_shift(last, t, 3600));
-        let shift = bin_shift(last, t, fanout_bin);
+        let shift = i64::from(fanout_bin) - i64::from(self.fanout_bin);
+        self.fanout_bin = self.fanout_bin.max(fanout_bin);
         let first_contact = match recipient {
             Some(r) => {
                 bits_add(&mut self.fanout, shift, r);
@@ -126,20 +131,20 @@ mod tests {
     fn counts_rate_fanout_and_first_contact() {
         let mut s = SenderRecord::default();
         let t0 = 1_750_000_020;
-        let o = s.observe(true, t0, r("brand_a"), 600);
+        let o = s.observe(true, t0, r("brand_a"), (t0) / 600);
         assert!(o.first_contact && o.new_in_stream);
-        let o = s.observe(false, t0 + 5, r("brand_a"), 600);
+        let o = s.observe(false, t0 + 5, r("brand_a"), (t0 + 5) / 600);
         assert!(!o.first_contact);
         for (i, b) in ["brand_b", "brand_c", "brand_d"].iter().enumerate() {
-            let o = s.observe(false, t0 + 10 + i as u32, r(b), 600);
+            let o = s.observe(false, t0 + 10 + i as u32, r(b), (t0 + 10 + i as u32) / 600);
             assert!(o.first_contact);
         }
-        let o = s.observe(false, t0 + 20, r("brand_a"), 600);
+        let o = s.observe(false, t0 + 20, r("brand_a"), (t0 + 20) / 600);
         assert!(o.per_minute >= 5.0, "{o:?}");
         assert!((3.0..=4.6).contains(&o.recipients), "{o:?}");
         // Two hours later the minute, the hour and the fan-out have emptied,
         // but the contacts are remembered.
-        let o = s.observe(false, t0 + 7200, r("brand_b"), 600);
+        let o = s.observe(false, t0 + 7200, r("brand_b"), (t0 + 7200) / 600);
         assert!(o.per_minute <= 1.0 && o.per_hour <= 2.0, "{o:?}");
         assert!(o.recipients <= 1.1 && !o.first_contact && !o.new_in_stream);
     }
@@ -147,8 +152,8 @@ mod tests {
     #[test]
     fn a_late_message_counts_in_the_previous_bin() {
         let mut s = SenderRecord::default();
-        s.observe(true, 1000 * 60 + 10, r("a"), 600);
-        let o = s.observe(false, 1000 * 60 - 5, r("a"), 600);
+        s.observe(true, 1000 * 60 + 10, r("a"), (1000 * 60 + 10) / 600);
+        let o = s.observe(false, 1000 * 60 - 5, r("a"), (1000 * 60 - 5) / 600);
         assert_eq!(s.minute, [1, 1]);
         assert_eq!(s.last_s, 1000 * 60 + 10);
         assert!(o.per_minute > 1.0);
