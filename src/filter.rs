@@ -11,6 +11,7 @@ use crate::features::text::TextRules;
 use crate::message::Message;
 use crate::normalize::Canonical;
 use crate::policy::Policy;
+use crate::state::{StateSnapshot, Stats, Stream};
 use crate::verdict::Verdict;
 
 /// Scores direct messages: allow, review or block, and why.
@@ -37,6 +38,7 @@ struct Inner {
     weights: Weights,
     lists: ListRules,
     text: TextRules,
+    stream: Stream,
 }
 
 /// Per-thread buffers reused between messages, so that checking a message
@@ -84,6 +86,37 @@ impl Filter {
         })
     }
 
+    /// What the stream state holds and has evicted.
+    pub fn stats(&self) -> Stats {
+        self.inner.stream.stats()
+    }
+
+    /// A copy of the stream state (senders' windows, running campaigns),
+    /// for [`Filter::restore_state`] after a restart.
+    ///
+    /// ```
+    /// use dmguard::{Filter, Message};
+    ///
+    /// let filter = Filter::default();
+    /// filter.check(&Message::new("hi").with_sender("u1").with_timestamp_ms(1_750_000_000_000));
+    /// let mut bytes = Vec::new();
+    /// filter.snapshot_state().to_writer(&mut bytes)?;
+    ///
+    /// let restarted = Filter::default();
+    /// restarted.restore_state(&dmguard::StateSnapshot::from_reader(&bytes[..])?)?;
+    /// assert_eq!(restarted.stats().senders, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn snapshot_state(&self) -> StateSnapshot {
+        self.inner.stream.snapshot()
+    }
+
+    /// Adds a snapshot's senders and campaigns to this filter's stream
+    /// state. Fails only on a snapshot from an unsupported version.
+    pub fn restore_state(&self, snapshot: &StateSnapshot) -> Result<(), Error> {
+        self.inner.stream.restore(snapshot)
+    }
+
     fn check_with(&self, msg: &Message<'_>, scratch: &mut Scratch) -> Verdict {
         let inner = &*self.inner;
         let Scratch { canon, evidence } = scratch;
@@ -105,6 +138,9 @@ impl Filter {
         canon.canonicalize(text);
         inner.lists.scan(msg, canon, evidence);
         inner.text.scan(canon, evidence);
+
+        // Stream: sender rate and fan-out, campaigns, sender profile.
+        inner.stream.observe(msg, canon, evidence);
 
         combine::verdict(evidence, &inner.weights, &inner.policy)
     }
@@ -146,6 +182,7 @@ impl FilterBuilder {
             inner: Arc::new(Inner {
                 lists: ListRules::build(&policy)?,
                 text: TextRules::build(&policy)?,
+                stream: Stream::new(&policy.stream),
                 weights,
                 policy,
             }),

@@ -10,7 +10,8 @@
 //! 1. **canonicalise** the text (`normalize`): NFKC, case folding, invisible
 //!    characters removed, so that disguises do not work;
 //! 2. **extract features** (`features`): the policy's lists, text disguises
-//!    and phrase rules;
+//!    and phrase rules; then the stream (`state`): the sender's rate and
+//!    fan-out, near-duplicate campaigns, the sender's profile;
 //! 3. **combine** (`combine`): every hit's weight, summed as log-odds, gives
 //!    the score; the policy's thresholds give the action.
 //!
@@ -37,7 +38,11 @@
 //! ## Performance
 //!
 //! Rules compile once when the filter is built; checking reuses per-thread
-//! buffers. See `benches/` and `examples/throughput.rs`.
+//! buffers. The stream state is split into mutex-protected shards, bounded
+//! by [`StreamPolicy::max_senders`] and [`StreamPolicy::max_fingerprints`]
+//! (64 bytes per sender, 120 per fingerprint band), and can be saved and
+//! restored with [`Filter::snapshot_state`] / [`Filter::restore_state`]. See
+//! `benches/` and `examples/simulate.rs`.
 //!
 //! ## Crate features
 //!
@@ -55,6 +60,7 @@ mod filter;
 mod message;
 mod normalize;
 mod policy;
+mod state;
 mod verdict;
 
 /// The README's examples, compiled and run as doctests.
@@ -67,4 +73,5 @@ pub use features::{CodeInfo, all_codes as reason_codes};
 pub use filter::{Filter, FilterBuilder};
 pub use message::{Label, Message, SenderProfile};
 pub use policy::{Limits, Lists, Policy};
+pub use state::{StateSnapshot, Stats, StreamPolicy};
 pub use verdict::{Action, Reason, Verdict};

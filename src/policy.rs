@@ -6,6 +6,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
+use crate::state::StreamPolicy;
 
 /// How a filter judges messages: configuration as data.
 ///
@@ -50,6 +51,10 @@ pub struct Policy {
     pub deny: Lists,
     /// Caps on the work done per message.
     pub limits: Limits,
+    /// Windows, thresholds and caps of the rate, campaign and sender
+    /// evidence (the `[stream]` table).
+    #[serde(default)]
+    pub stream: StreamPolicy,
 }
 
 /// Allow or deny lists.
@@ -94,6 +99,7 @@ impl Default for Policy {
             allow: Lists::default(),
             deny: Lists::default(),
             limits: Limits::default(),
+            stream: StreamPolicy::default(),
         }
     }
 }
@@ -188,7 +194,9 @@ impl Policy {
                 "limits.max_text_bytes must be at least 1",
             ));
         }
-        Ok(())
+        self.stream
+            .validate()
+            .map_err(|e| Error::policy(at("[stream]"), e.to_string()))
     }
 }
 

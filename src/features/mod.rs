@@ -7,6 +7,8 @@
 //! model or the policy, and is applied in [`crate::combine`].
 
 pub(crate) mod lists;
+pub(crate) mod rate;
+pub(crate) mod sender;
 pub(crate) mod text;
 
 /// A reason code with its default weight and a one-line meaning.
@@ -28,7 +30,11 @@ pub struct CodeInfo {
 /// assert!(dmguard::reason_codes().any(|c| c.code == "TEXT_ZERO_WIDTH"));
 /// ```
 pub fn all_codes() -> impl Iterator<Item = &'static CodeInfo> {
-    text::CODES.iter().chain(crate::combine::CODES.iter())
+    text::CODES
+        .iter()
+        .chain(rate::CODES)
+        .chain(sender::CODES)
+        .chain(crate::combine::CODES.iter())
 }
 
 /// One piece of evidence before weighting.
