@@ -58,6 +58,8 @@ mod policy;
 mod verdict;
 
 pub use error::Error;
+#[doc(hidden)]
+pub use features::text::TextBench;
 pub use features::{CodeInfo, all_codes as reason_codes};
 pub use filter::{Filter, FilterBuilder};
 pub use message::{Label, Message, SenderProfile};

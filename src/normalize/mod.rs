@@ -1,0 +1,337 @@
+//! Text canonicalisation: the forms that rules and the classifier match on,
+//! so that disguises (width, case, invisible characters, look-alike letters,
+//! leetspeak, spaced-out letters) do not work, and a record of each disguise
+//! found, since hiding is itself evidence.
+//!
+//! The work happens in three steps, each in its own file:
+//! 1. here: NFKC, lower case, invisible characters dropped (and counted when
+//!    they sit inside a word);
+//! 2. [`lookalike`]: words that mix scripts, or foreign words amid Latin
+//!    text, rewritten to the Latin letters they imitate (UTS #39 skeleton);
+//! 3. [`phrase`]: the word-spaced form for phrase matching, with leetspeak
+//!    folded and spaced-out letters joined.
+//!
+//! Pure-ASCII input, most DMs, skips the Unicode work entirely.
+
+mod lookalike;
+mod phrase;
+
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
+
+/// The canonical forms of one message, with the disguises that were removed
+/// on the way. Reused between messages: after warm-up, canonicalising does
+/// not allocate.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Canonical {
+    /// NFKC, lower case, invisible characters removed, look-alike words
+    /// mapped to the Latin letters they imitate.
+    pub text: String,
+    /// Words of `text` separated by single spaces, with a space at each
+    /// end, leetspeak folded and spaced-out letters joined: the form phrase
+    /// rules match on, so that a key `" free gift "` matches whole words.
+    pub phrase: String,
+    /// What the sender tried to hide.
+    pub disguises: Disguises,
+    scratch: Scratch,
+}
+
+/// Buffers reused between messages.
+#[derive(Debug, Default, Clone)]
+struct Scratch {
+    words: Vec<lookalike::Word>,
+    tokens: Vec<phrase::Token>,
+    buf: String,
+}
+
+/// A disguised piece of text: as written (after NFKC and lower case) and as
+/// it reads.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub(crate) struct Example {
+    pub raw: String,
+    pub reads: String,
+}
+
+impl Example {
+    fn set(&mut self, raw: &str, reads: &str) {
+        self.raw.clear();
+        self.raw.push_str(raw);
+        self.reads.clear();
+        self.reads.push_str(reads);
+    }
+
+    fn clear(&mut self) {
+        self.raw.clear();
+        self.reads.clear();
+    }
+}
+
+/// Disguises found while canonicalising: how many of each, and the first
+/// one as an example for the reason's detail.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub(crate) struct Disguises {
+    /// Invisible characters inside words (or bidi overrides anywhere).
+    /// Those between emoji or around punctuation are removed but not
+    /// counted: a ZWJ joins emoji families and a variation selector picks
+    /// the emoji form.
+    pub invisible: u32,
+    /// The first counted invisible character.
+    pub invisible_char: Option<char>,
+    /// The word the first one hid in, as it reads without it.
+    pub invisible_word: String,
+    /// Words that imitate Latin words with letters of another script.
+    pub lookalike: u32,
+    /// The first look-alike word and the Latin word it imitates.
+    pub lookalike_first: Example,
+    /// The script the first look-alike word borrowed from, e.g. "Cyrillic".
+    pub lookalike_script: &'static str,
+    /// Tokens that write letters as digits or symbols ("fr33", "cl@im").
+    pub leet: u32,
+    /// The first leet token and its folded form.
+    pub leet_first: Example,
+    /// Runs of spaced-out or dotted letters ("f r e e", "c.l.a.i.m").
+    pub spaced: u32,
+    /// The first run and the words it joins into.
+    pub spaced_first: Example,
+}
+
+impl Disguises {
+    fn clear(&mut self) {
+        self.invisible = 0;
+        self.invisible_char = None;
+        self.invisible_word.clear();
+        self.lookalike = 0;
+        self.lookalike_first.clear();
+        self.lookalike_script = "";
+        self.leet = 0;
+        self.leet_first.clear();
+        self.spaced = 0;
+        self.spaced_first.clear();
+    }
+}
+
+impl Canonical {
+    /// Replaces the contents with the canonical forms of `raw`.
+    pub fn canonicalize(&mut self, raw: &str) {
+        self.text.clear();
+        self.phrase.clear();
+        self.disguises.clear();
+        if raw.is_ascii() {
+            self.text.push_str(raw);
+            self.text.make_ascii_lowercase();
+        } else {
+            let hidden_at = if is_nfkc_quick(raw.chars()) == IsNormalized::Yes {
+                fold(raw.chars(), &mut self.text, &mut self.disguises)
+            } else {
+                fold(raw.nfkc(), &mut self.text, &mut self.disguises)
+            };
+            if let Some(at) = hidden_at {
+                let word = word_around(&self.text, at);
+                self.disguises.invisible_word.push_str(word);
+            }
+            if !self.text.is_ascii() {
+                lookalike::map_words(
+                    &mut self.text,
+                    &mut self.scratch.words,
+                    &mut self.scratch.buf,
+                    &mut self.disguises,
+                );
+            }
+        }
+        phrase::build(
+            &self.text,
+            &mut self.phrase,
+            &mut self.scratch.tokens,
+            &mut self.scratch.buf,
+            &mut self.disguises,
+        );
+    }
+}
+
+/// Appends the lower-cased visible characters of `chars` to `text`, counting
+/// the invisible ones that sit inside a word. Returns the byte offset in
+/// `text` where the first counted one was.
+fn fold(
+    chars: impl Iterator<Item = char>,
+    text: &mut String,
+    disguises: &mut Disguises,
+) -> Option<usize> {
+    let mut first_at = None;
+    let mut pending: Option<char> = None;
+    let mut prev: Option<char> = None;
+    for c in chars {
+        if is_invisible(c) {
+            // Bidi overrides reverse what follows on screen: a disguise
+            // wherever they are.
+            if matches!(c, '\u{202D}' | '\u{202E}') {
+                note_invisible(c, text.len(), disguises, &mut first_at);
+            } else if pending.is_none() {
+                pending = Some(c);
+            }
+            continue;
+        }
+        if let Some(hidden) = pending.take()
+            && prev.is_some_and(splits_word)
+            && splits_word(c)
+        {
+            note_invisible(hidden, text.len(), disguises, &mut first_at);
+        }
+        if c.is_ascii() {
+            text.push(c.to_ascii_lowercase());
+        } else {
+            text.extend(c.to_lowercase());
+        }
+        prev = Some(c);
+    }
+    first_at
+}
+
+fn note_invisible(c: char, at: usize, disguises: &mut Disguises, first_at: &mut Option<usize>) {
+    disguises.invisible += 1;
+    if disguises.invisible_char.is_none() {
+        disguises.invisible_char = Some(c);
+        *first_at = Some(at);
+    }
+}
+
+/// A letter or digit of a script written with spaces between words (Latin,
+/// Greek, Cyrillic): an invisible character between two of them can only be
+/// meant to split a word for filters. Scripts such as Arabic, Persian,
+/// Indic or Thai use joiners and zero-width spaces legitimately.
+fn splits_word(c: char) -> bool {
+    (c as u32) < 0x530 && c.is_alphanumeric()
+}
+
+/// The word of `text` that spans byte offset `at`.
+fn word_around(text: &str, at: usize) -> &str {
+    let at = at.min(text.len());
+    let start = text[..at]
+        .char_indices()
+        .rev()
+        .take_while(|&(_, c)| c.is_alphanumeric())
+        .last()
+        .map_or(at, |(i, _)| i);
+    let end = text[at..]
+        .char_indices()
+        .find(|&(_, c)| !c.is_alphanumeric())
+        .map_or(text.len(), |(i, _)| at + i);
+    &text[start..end]
+}
+
+/// Format characters that render as nothing: zero-width spaces and joiners,
+/// word joiner and invisible operators, byte-order mark, soft hyphen, bidi
+/// controls, fillers, variation selectors, tags.
+pub(crate) fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
+        | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}'
+        | '\u{FFF0}'..='\u{FFFB}' | '\u{1BCA0}'..='\u{1BCA3}' | '\u{1D173}'..='\u{1D17A}'
+        | '\u{E0000}'..='\u{E0FFF}')
+}
+
+/// A readable name for an invisible character, for reasons.
+pub(crate) fn invisible_name(c: char) -> &'static str {
+    match c {
+        '\u{200B}' => "zero-width space",
+        '\u{200C}' => "zero-width non-joiner",
+        '\u{200D}' => "zero-width joiner",
+        '\u{2060}' => "word joiner",
+        '\u{FEFF}' => "zero-width no-break space",
+        '\u{00AD}' => "soft hyphen",
+        '\u{202D}' | '\u{202E}' => "bidi override",
+        '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202C}' | '\u{2066}'..='\u{2069}' => {
+            "bidi control"
+        }
+        '\u{FE00}'..='\u{FE0F}' | '\u{E0100}'..='\u{E01EF}' => "variation selector",
+        '\u{E0000}'..='\u{E007F}' => "tag character",
+        _ => "invisible character",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn canon(raw: &str) -> Canonical {
+        let mut c = Canonical::default();
+        c.canonicalize(raw);
+        c
+    }
+
+    #[test]
+    fn width_case_and_invisibles_are_removed() {
+        let c = canon("Ｆｒｅｅ G\u{200b}IFT");
+        assert_eq!(c.text, "free gift");
+        assert_eq!(c.phrase, " free gift ");
+        assert_eq!(c.disguises.invisible, 1);
+        assert_eq!(c.disguises.invisible_char, Some('\u{200b}'));
+        assert_eq!(c.disguises.invisible_word, "gift");
+    }
+
+    #[test]
+    fn invisibles_count_only_inside_words() {
+        let cases: &[(&str, &str, &str, u32)] = &[
+            ("zero_width_in_word", "bit\u{200b}coin", "bitcoin", 1),
+            (
+                "joiner_and_bom",
+                "acc\u{feff}ount lo\u{2060}cked",
+                "account locked",
+                2,
+            ),
+            (
+                "emoji_family_zwj",
+                "👨\u{200d}👩\u{200d}👧 pjs",
+                "👨👩👧 pjs",
+                0,
+            ),
+            ("heart_variation_selector", "❤\u{fe0f} it", "❤ it", 0),
+            ("bom_at_start", "\u{feff}hello", "hello", 0),
+            ("persian_zwnj", "می\u{200c}خواهم", "میخواهم", 0),
+            ("bidi_override", "abc\u{202e}fed", "abcfed", 1),
+            ("math_bold", "𝐟𝐫𝐞𝐞", "free", 0),
+        ];
+        for &(name, raw, text, invisible) in cases {
+            let c = canon(raw);
+            assert_eq!(c.text, text, "{name}");
+            assert_eq!(c.disguises.invisible, invisible, "{name}");
+        }
+    }
+
+    #[test]
+    fn ascii_input_is_only_lower_cased() {
+        let c = canon("Where is ORDER #123?");
+        assert_eq!(c.text, "where is order #123?");
+        assert_eq!(c.phrase, " where is order 123 ");
+        assert_eq!(c.disguises, Disguises::default());
+    }
+
+    #[test]
+    fn buffers_are_reused_and_reset() {
+        let mut c = Canonical::default();
+        c.canonicalize("fr33 g1ft from pаypal h\u{200b}i");
+        assert!(c.disguises.leet > 0 && c.disguises.lookalike > 0);
+        c.canonicalize("ok");
+        assert_eq!(c.text, "ok");
+        assert_eq!(c.phrase, " ok ");
+        assert_eq!(c.disguises, Disguises::default());
+    }
+
+    #[test]
+    fn empty_and_odd_input() {
+        for raw in [
+            "",
+            " ",
+            "\u{200b}",
+            "🙂🙂",
+            "\u{e0001}",
+            "\u{10ffff}",
+            "a\u{301}",
+        ] {
+            let c = canon(raw);
+            assert!(
+                c.phrase.starts_with(' ') && c.phrase.ends_with(' '),
+                "{raw:?}"
+            );
+        }
+    }
+}

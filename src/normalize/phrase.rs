@@ -1,0 +1,346 @@
+//! The phrase form: words separated by single spaces, with a space at each
+//! end, so that a phrase key `" free gift "` matches whole words only.
+//!
+//! On the way, two disguises are undone and counted:
+//! - leetspeak: inside a token that mixes letters with digits or symbols,
+//!   `0 1 3 4 5 7 @ $ € |` read as `o i e a s t a s e l` ("fr33 g1ft" →
+//!   "free gift"). Numbers ("order 123", "$49.99") have no letters and stay;
+//!   codes with other digits ("summer20", "1z999aa1") stay too;
+//! - spaced-out letters: a run of at least three single letters separated
+//!   by one space, dot, dash, underscore or star is joined, and a double
+//!   space inside the run separates words ("f r e e  c r y p t o" →
+//!   "free crypto", "c.l.a.i.m" → "claim").
+
+use unicode_normalization::char::is_combining_mark;
+
+use super::Disguises;
+
+/// A run of word characters (and leet symbols) in the text.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Token {
+    start: u32,
+    end: u32,
+    /// The character, when the token is one letter or digit of an
+    /// alphabetic script: a candidate for a spaced-out run.
+    single: Option<char>,
+}
+
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || (!c.is_ascii() && is_combining_mark(c))
+}
+
+fn is_leet_symbol(c: char) -> bool {
+    matches!(c, '@' | '$' | '€' | '|')
+}
+
+/// The letter a digit or symbol stands for in leetspeak.
+fn leet_letter(c: char) -> Option<char> {
+    Some(match c {
+        '0' => 'o',
+        '1' => 'i',
+        '3' => 'e',
+        '4' | '@' => 'a',
+        '5' | '$' => 's',
+        '7' => 't',
+        '€' => 'e',
+        '|' => 'l',
+        _ => return None,
+    })
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Gap {
+    /// One separator between letters of a spaced-out word.
+    Join,
+    /// Two or three spaces: a word break inside a spaced-out run.
+    Break,
+    /// Anything else ends a run.
+    Other,
+}
+
+fn gap(g: &str) -> Gap {
+    let mut chars = g.chars();
+    match (chars.next(), chars.next()) {
+        (Some(' ' | '.' | '-' | '_' | '*' | '·' | '•'), None) => Gap::Join,
+        _ if (2..=3).contains(&g.len()) && g.bytes().all(|b| b == b' ') => Gap::Break,
+        _ => Gap::Other,
+    }
+}
+
+fn tokenize(text: &str, tokens: &mut Vec<Token>) {
+    tokens.clear();
+    let mut start = None;
+    let mut words = 0u32;
+    let mut first = ' ';
+    for (i, c) in text
+        .char_indices()
+        .chain(std::iter::once((text.len(), ' ')))
+    {
+        let word = is_word_char(c);
+        if word || is_leet_symbol(c) {
+            if start.is_none() {
+                start = Some(i);
+                words = 0;
+                first = c;
+            }
+            words += u32::from(word);
+        } else if let Some(s) = start.take()
+            && words > 0
+        {
+            let single =
+                (i - s == first.len_utf8() && first.is_alphanumeric() && (first as u32) < 0x2E80)
+                    .then_some(first);
+            tokens.push(Token {
+                start: s as u32,
+                end: i as u32,
+                single,
+            });
+        }
+    }
+}
+
+/// The end (exclusive) of the spaced-out run starting at token `i`, if one
+/// starts there.
+fn spaced_run(text: &str, tokens: &[Token], i: usize) -> Option<usize> {
+    let letter = |t: &Token| t.single.is_some_and(char::is_alphabetic);
+    tokens[i].single?;
+    let mut j = i + 1;
+    let mut joins = 0;
+    while j < tokens.len() && tokens[j].single.is_some() {
+        match gap(&text[tokens[j - 1].end as usize..tokens[j].start as usize]) {
+            Gap::Join => joins += 1,
+            Gap::Break => {}
+            Gap::Other => break,
+        }
+        j += 1;
+    }
+    let letters = tokens[i..j].iter().filter(|t| letter(t)).count();
+    (j - i >= 3 && letters >= 3 && joins > 0).then_some(j)
+}
+
+/// Builds the phrase form of `text` into `out`.
+pub(crate) fn build(
+    text: &str,
+    out: &mut String,
+    tokens: &mut Vec<Token>,
+    buf: &mut String,
+    disguises: &mut Disguises,
+) {
+    tokenize(text, tokens);
+    out.push(' ');
+    let mut i = 0;
+    while i < tokens.len() {
+        if let Some(j) = spaced_run(text, tokens, i) {
+            buf.clear();
+            let mut letters = 0;
+            for k in i..j {
+                if k > i
+                    && gap(&text[tokens[k - 1].end as usize..tokens[k].start as usize])
+                        == Gap::Break
+                {
+                    buf.push(' ');
+                }
+                let c = tokens[k].single.unwrap_or(' ');
+                letters += usize::from(c.is_alphabetic());
+                buf.push(c);
+            }
+            // Three letters are often initials ("u.s.a"): joined, but only
+            // four or more count as a disguise.
+            if letters >= 4 {
+                disguises.spaced += 1;
+                if disguises.spaced == 1 {
+                    let raw = &text[tokens[i].start as usize..tokens[j - 1].end as usize];
+                    disguises.spaced_first.set(raw, buf);
+                }
+            }
+            for word in buf.split(' ') {
+                emit_token(word, None, false, out, disguises);
+            }
+            i = j;
+            continue;
+        }
+        let t = tokens[i];
+        let (s, e) = (t.start as usize, t.end as usize);
+        emit_token(
+            &text[s..e],
+            text[e..].chars().next(),
+            in_link(text, s, e),
+            out,
+            disguises,
+        );
+        i += 1;
+    }
+}
+
+/// Whether the token at `start..end` is part of a link or path
+/// ("bit.ly/pz5win"): random slugs look like leetspeak but hide nothing.
+fn in_link(text: &str, start: usize, end: usize) -> bool {
+    let bytes = text.as_bytes();
+    let from = memchr::memrchr2(b' ', b'\n', &bytes[..start]).map_or(0, |i| i + 1);
+    let to = memchr::memchr2(b' ', b'\n', &bytes[end..]).map_or(bytes.len(), |i| end + i);
+    memchr::memchr(b'/', &bytes[from..to]).is_some()
+}
+
+/// Appends one token, leet folded when it is leetspeak, and a space.
+/// Leetspeak inside a link is folded but not counted as a disguise.
+fn emit_token(
+    token: &str,
+    next: Option<char>,
+    link: bool,
+    out: &mut String,
+    disguises: &mut Disguises,
+) {
+    // A leading "@" marks a handle and "$" a price: not letters.
+    let core = token.trim_matches(is_leet_symbol);
+    if core.is_empty() {
+        return;
+    }
+    // "name@brand.example": the "@" of an e-mail address is no letter.
+    let email = core.contains('@') && next == Some('.');
+    let (mut letters, mut leet, mut other) = (0, 0, 0);
+    let mut len = 0;
+    for c in core.chars() {
+        len += 1;
+        if c.is_alphabetic() {
+            letters += 1;
+        } else if leet_letter(c).is_some() {
+            leet += 1;
+        } else if c.is_numeric() {
+            other += 1;
+        }
+    }
+    if !email && letters >= 1 && leet >= 1 && other == 0 && len >= 2 {
+        let start = out.len();
+        out.extend(core.chars().map(|c| leet_letter(c).unwrap_or(c)));
+        if letters >= 2 && !link && looks_leet(core) {
+            disguises.leet += 1;
+            if disguises.leet == 1 {
+                disguises.leet_first.set(core, &out[start..]);
+            }
+        }
+    } else {
+        for c in core.chars() {
+            if !is_leet_symbol(c) {
+                out.push(c);
+            } else if !out.ends_with(' ') {
+                out.push(' ');
+            }
+        }
+    }
+    if !out.ends_with(' ') {
+        out.push(' ');
+    }
+}
+
+/// Leetspeak rather than a code or a quantity ("4pply" is, "10am" and
+/// "mp3" are not counted): a stand-in between two letters ("g1ft"), or
+/// stand-ins at two places ("0nl1n3").
+fn looks_leet(core: &str) -> bool {
+    let mut runs = 0;
+    let mut in_run = false;
+    let mut prev: Option<char> = None;
+    let mut chars = core.chars().peekable();
+    while let Some(c) = chars.next() {
+        let stand_in = !c.is_alphabetic() && leet_letter(c).is_some();
+        if stand_in {
+            let inside = prev.is_some_and(char::is_alphabetic)
+                && chars.peek().is_some_and(|n| n.is_alphabetic());
+            if inside {
+                return true;
+            }
+            if !in_run {
+                runs += 1;
+            }
+        }
+        in_run = stand_in;
+        prev = Some(c);
+    }
+    runs >= 2
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Canonical;
+
+    fn canon(raw: &str) -> Canonical {
+        let mut c = Canonical::default();
+        c.canonicalize(raw);
+        c
+    }
+
+    #[test]
+    fn leetspeak_is_folded_in_mixed_tokens_only() {
+        // (name, raw, phrase, leet tokens counted)
+        let cases: &[(&str, &str, &str, u32)] = &[
+            ("free_gift", "fr33 g1ft", " free gift ", 1),
+            ("claim_prize", "cl@im y0ur pr1ze", " claim your prize ", 3),
+            ("bitcoin", "b1tc0in 1nv3stm3nt", " bitcoin investment ", 2),
+            ("order_number", "order 123456", " order 123456 ", 0),
+            (
+                "price",
+                "I was charged $49.99 twice",
+                " i was charged 49 99 twice ",
+                0,
+            ),
+            (
+                "discount_code",
+                "code SUMMER20 and GC-7731",
+                " code summer20 and gc 7731 ",
+                0,
+            ),
+            ("tracking", "1Z999AA10123456784", " 1z999aa10123456784 ", 0),
+            (
+                "quantities",
+                "10am 5pm 1st 3rd mp3",
+                " ioam spm ist erd mpe ",
+                0,
+            ),
+            ("handle", "@brand_01 hi", " brand 01 hi ", 0),
+            (
+                "email",
+                "mail support@brand.example",
+                " mail support brand example ",
+                0,
+            ),
+            ("money_signs", "earn $$$ now", " earn now ", 0),
+            (
+                "link_slug",
+                "see is.gd/pz5win now",
+                " see is gd pzswin now ",
+                0,
+            ),
+        ];
+        for &(name, raw, phrase, leet) in cases {
+            let c = canon(raw);
+            assert_eq!(c.phrase, phrase, "{name}");
+            assert_eq!(c.disguises.leet, leet, "{name}");
+        }
+    }
+
+    #[test]
+    fn spaced_out_letters_are_joined() {
+        // (name, raw, phrase, runs counted)
+        let cases: &[(&str, &str, &str, u32)] = &[
+            (
+                "double_space_words",
+                "f r e e  c r y p t o for you",
+                " free crypto for you ",
+                1,
+            ),
+            ("dotted", "c.l.a.i.m now", " claim now ", 1),
+            ("dashed", "s-u-b-s-c-r-i-b-e", " subscribe ", 1),
+            ("initials_joined_not_counted", "u.s.a", " usa ", 0),
+            ("two_letters_stay", "i.e. this", " i e this ", 0),
+            ("ordinary_sentence", "i am a big fan", " i am a big fan ", 0),
+            ("numbers_alone_stay", "1 2 3 go", " 1 2 3 go ", 0),
+        ];
+        for &(name, raw, phrase, spaced) in cases {
+            let c = canon(raw);
+            assert_eq!(c.phrase, phrase, "{name}");
+            assert_eq!(c.disguises.spaced, spaced, "{name}");
+        }
+        let c = canon("f r e e  c r y p t o");
+        assert_eq!(c.disguises.spaced_first.raw, "f r e e  c r y p t o");
+        assert_eq!(c.disguises.spaced_first.reads, "free crypto");
+    }
+}
