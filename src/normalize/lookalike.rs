@@ -10,11 +10,10 @@
 
 use std::sync::LazyLock;
 
-use unicode_normalization::char::is_combining_mark;
 use unicode_script::{Script, UnicodeScript};
 use unicode_security::{is_potential_mixed_script_confusable_char, skeleton};
 
-use super::Disguises;
+use super::{Disguises, is_word_char};
 
 /// One word of the text and what kind of writing it is.
 #[derive(Debug, Clone, Copy)]
@@ -112,22 +111,40 @@ fn readings(c: char) -> (Option<Reading>, Option<Reading>) {
     }
 }
 
-fn is_word_char(c: char) -> bool {
-    c.is_alphanumeric() || (!c.is_ascii() && is_combining_mark(c))
+pub(crate) fn warm_up() {
+    LazyLock::force(&TABLE);
+}
+
+/// Whether `text` holds a letter from the blocks look-alike attacks draw
+/// on (Greek, Cyrillic, Armenian: UTF-8 lead bytes CD to D6). Text without
+/// one, such as Latin with emoji, or CJK, Thai or Arabic, skips the word
+/// analysis. Look-alikes from other scripts imitate few Latin letters, and
+/// mathematical or full-width letters are already undone by NFKC.
+pub(crate) fn may_have_lookalikes(text: &str) -> bool {
+    text.bytes().any(|b| (0xCD..=0xD6).contains(&b))
+}
+
+/// The script of a character, with the Cyrillic and Greek letters answered
+/// without a table search.
+fn script_of(c: char) -> Script {
+    match c as u32 {
+        0x400..=0x482 | 0x48A..=0x52F => Script::Cyrillic,
+        0x391..=0x3A1 | 0x3A3..=0x3C9 => Script::Greek,
+        _ => c.script(),
+    }
 }
 
 fn classify(word: &str) -> (Kind, Script) {
     let mut latin = 0u32;
     let mut other = 0u32;
     let mut unread_lower = 0u32;
-    let mut unread_any = 0u32;
     let mut script = Script::Unknown;
     for c in word.chars() {
         if c.is_ascii() {
             latin += u32::from(c.is_ascii_alphabetic());
             continue;
         }
-        match c.script() {
+        match script_of(c) {
             Script::Latin => latin += 1,
             Script::Common | Script::Inherited => {}
             s => {
@@ -136,8 +153,11 @@ fn classify(word: &str) -> (Kind, Script) {
                     script = s;
                 }
                 let (lower, any) = readings(c);
+                if any.is_none() {
+                    // A letter that imitates nothing: honest writing.
+                    return (Kind::Foreign, script);
+                }
                 unread_lower += u32::from(lower.is_none());
-                unread_any += u32::from(any.is_none());
             }
         }
     }
@@ -147,7 +167,7 @@ fn classify(word: &str) -> (Kind, Script) {
         } else {
             Kind::Neutral
         }
-    } else if latin > 0 && unread_any == 0 {
+    } else if latin > 0 {
         Kind::Mixed
     } else if latin == 0 && unread_lower == 0 && other >= 2 {
         Kind::Imitation
@@ -210,7 +230,7 @@ pub(crate) fn map_words(
         buf.push_str(&text[copied..s]);
         let reads_from = buf.len();
         for c in text[s..e].chars() {
-            let reading = match c.script() {
+            let reading = match script_of(c) {
                 Script::Latin | Script::Common | Script::Inherited => None,
                 _ if w.kind == Kind::Mixed => readings(c).1,
                 _ => readings(c).0,
@@ -236,6 +256,16 @@ pub(crate) fn map_words(
 #[cfg(test)]
 mod tests {
     use super::super::Canonical;
+    use super::*;
+
+    #[test]
+    fn script_shortcut_agrees_with_the_tables() {
+        for u in TABLE_START..TABLE_END {
+            if let Some(c) = char::from_u32(u) {
+                assert_eq!(script_of(c), c.script(), "U+{u:04X}");
+            }
+        }
+    }
 
     fn canon(raw: &str) -> Canonical {
         let mut c = Canonical::default();

@@ -13,10 +13,14 @@
 //!
 //! Pure-ASCII input, most DMs, skips the Unicode work entirely.
 
+mod chars;
 mod lookalike;
 mod phrase;
 
-use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfkc_quick};
+use chars::{has_no_case, is_invisible, is_nfkc, simple_lower};
+pub(crate) use chars::{invisible_name, is_word_char, warm_up};
+
+use unicode_normalization::UnicodeNormalization;
 
 /// The canonical forms of one message, with the disguises that were removed
 /// on the way. Reused between messages: after warm-up, canonicalising does
@@ -119,16 +123,18 @@ impl Canonical {
             self.text.push_str(raw);
             self.text.make_ascii_lowercase();
         } else {
-            let hidden_at = if is_nfkc_quick(raw.chars()) == IsNormalized::Yes {
-                fold(raw.chars(), &mut self.text, &mut self.disguises)
+            let mut folder = Folder::new(&mut self.text, &mut self.disguises);
+            if is_nfkc(raw) {
+                folder.push_normalized(raw);
             } else {
-                fold(raw.nfkc(), &mut self.text, &mut self.disguises)
-            };
+                raw.nfkc().for_each(|c| folder.push(c));
+            }
+            let hidden_at = folder.first_at;
             if let Some(at) = hidden_at {
                 let word = word_around(&self.text, at);
                 self.disguises.invisible_word.push_str(word);
             }
-            if !self.text.is_ascii() {
+            if lookalike::may_have_lookalikes(&self.text) {
                 lookalike::map_words(
                     &mut self.text,
                     &mut self.scratch.words,
@@ -147,49 +153,101 @@ impl Canonical {
     }
 }
 
-/// Appends the lower-cased visible characters of `chars` to `text`, counting
-/// the invisible ones that sit inside a word. Returns the byte offset in
-/// `text` where the first counted one was.
-fn fold(
-    chars: impl Iterator<Item = char>,
-    text: &mut String,
-    disguises: &mut Disguises,
-) -> Option<usize> {
-    let mut first_at = None;
-    let mut pending: Option<char> = None;
-    let mut prev: Option<char> = None;
-    for c in chars {
+/// Appends lower-cased visible characters to the text, counting the
+/// invisible ones that sit inside a word.
+struct Folder<'a> {
+    text: &'a mut String,
+    disguises: &'a mut Disguises,
+    /// Byte offset in `text` of the first counted invisible character.
+    first_at: Option<usize>,
+    /// An invisible character seen since the last visible one.
+    pending: Option<char>,
+    prev: Option<char>,
+}
+
+impl<'a> Folder<'a> {
+    fn new(text: &'a mut String, disguises: &'a mut Disguises) -> Self {
+        Folder {
+            text,
+            disguises,
+            first_at: None,
+            pending: None,
+            prev: None,
+        }
+    }
+
+    /// Text already in NFKC: ASCII runs are copied whole.
+    fn push_normalized(&mut self, raw: &str) {
+        let bytes = raw.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            let run = bytes[i..]
+                .iter()
+                .position(|&b| b >= 0x80)
+                .unwrap_or(bytes.len() - i);
+            if run > 0 {
+                self.push_ascii(&raw[i..i + run]);
+                i += run;
+                continue;
+            }
+            let Some(c) = raw[i..].chars().next() else {
+                break;
+            };
+            self.push(c);
+            i += c.len_utf8();
+        }
+    }
+
+    fn push_ascii(&mut self, run: &str) {
+        if let Some(first) = run.chars().next() {
+            self.settle_pending(first);
+        }
+        let start = self.text.len();
+        self.text.push_str(run);
+        self.text[start..].make_ascii_lowercase();
+        self.prev = run.chars().next_back();
+    }
+
+    fn push(&mut self, c: char) {
         if is_invisible(c) {
             // Bidi overrides reverse what follows on screen: a disguise
             // wherever they are.
             if matches!(c, '\u{202D}' | '\u{202E}') {
-                note_invisible(c, text.len(), disguises, &mut first_at);
-            } else if pending.is_none() {
-                pending = Some(c);
+                self.note(c);
+            } else if self.pending.is_none() {
+                self.pending = Some(c);
             }
-            continue;
+            return;
         }
-        if let Some(hidden) = pending.take()
-            && prev.is_some_and(splits_word)
-            && splits_word(c)
-        {
-            note_invisible(hidden, text.len(), disguises, &mut first_at);
-        }
+        self.settle_pending(c);
         if c.is_ascii() {
-            text.push(c.to_ascii_lowercase());
+            self.text.push(c.to_ascii_lowercase());
+        } else if has_no_case(c) {
+            self.text.push(c);
+        } else if let Some(lower) = simple_lower(c) {
+            self.text.push(lower);
         } else {
-            text.extend(c.to_lowercase());
+            self.text.extend(c.to_lowercase());
         }
-        prev = Some(c);
+        self.prev = Some(c);
     }
-    first_at
-}
 
-fn note_invisible(c: char, at: usize, disguises: &mut Disguises, first_at: &mut Option<usize>) {
-    disguises.invisible += 1;
-    if disguises.invisible_char.is_none() {
-        disguises.invisible_char = Some(c);
-        *first_at = Some(at);
+    /// Counts the pending invisible character if it split a word.
+    fn settle_pending(&mut self, next: char) {
+        if let Some(hidden) = self.pending.take()
+            && self.prev.is_some_and(splits_word)
+            && splits_word(next)
+        {
+            self.note(hidden);
+        }
+    }
+
+    fn note(&mut self, c: char) {
+        self.disguises.invisible += 1;
+        if self.disguises.invisible_char.is_none() {
+            self.disguises.invisible_char = Some(c);
+            self.first_at = Some(self.text.len());
+        }
     }
 }
 
@@ -198,7 +256,7 @@ fn note_invisible(c: char, at: usize, disguises: &mut Disguises, first_at: &mut 
 /// meant to split a word for filters. Scripts such as Arabic, Persian,
 /// Indic or Thai use joiners and zero-width spaces legitimately.
 fn splits_word(c: char) -> bool {
-    (c as u32) < 0x530 && c.is_alphanumeric()
+    (c as u32) < 0x530 && is_word_char(c)
 }
 
 /// The word of `text` that spans byte offset `at`.
@@ -207,45 +265,14 @@ fn word_around(text: &str, at: usize) -> &str {
     let start = text[..at]
         .char_indices()
         .rev()
-        .take_while(|&(_, c)| c.is_alphanumeric())
+        .take_while(|&(_, c)| is_word_char(c))
         .last()
         .map_or(at, |(i, _)| i);
     let end = text[at..]
         .char_indices()
-        .find(|&(_, c)| !c.is_alphanumeric())
+        .find(|&(_, c)| !is_word_char(c))
         .map_or(text.len(), |(i, _)| at + i);
     &text[start..end]
-}
-
-/// Format characters that render as nothing: zero-width spaces and joiners,
-/// word joiner and invisible operators, byte-order mark, soft hyphen, bidi
-/// controls, fillers, variation selectors, tags.
-pub(crate) fn is_invisible(c: char) -> bool {
-    matches!(c,
-        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}'
-        | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
-        | '\u{2060}'..='\u{206F}' | '\u{3164}' | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}'
-        | '\u{FFF0}'..='\u{FFFB}' | '\u{1BCA0}'..='\u{1BCA3}' | '\u{1D173}'..='\u{1D17A}'
-        | '\u{E0000}'..='\u{E0FFF}')
-}
-
-/// A readable name for an invisible character, for reasons.
-pub(crate) fn invisible_name(c: char) -> &'static str {
-    match c {
-        '\u{200B}' => "zero-width space",
-        '\u{200C}' => "zero-width non-joiner",
-        '\u{200D}' => "zero-width joiner",
-        '\u{2060}' => "word joiner",
-        '\u{FEFF}' => "zero-width no-break space",
-        '\u{00AD}' => "soft hyphen",
-        '\u{202D}' | '\u{202E}' => "bidi override",
-        '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202C}' | '\u{2066}'..='\u{2069}' => {
-            "bidi control"
-        }
-        '\u{FE00}'..='\u{FE0F}' | '\u{E0100}'..='\u{E01EF}' => "variation selector",
-        '\u{E0000}'..='\u{E007F}' => "tag character",
-        _ => "invisible character",
-    }
 }
 
 #[cfg(test)]

@@ -11,9 +11,7 @@
 //!   space inside the run separates words ("f r e e  c r y p t o" →
 //!   "free crypto", "c.l.a.i.m" → "claim").
 
-use unicode_normalization::char::is_combining_mark;
-
-use super::Disguises;
+use super::{Disguises, is_word_char};
 
 /// A run of word characters (and leet symbols) in the text.
 #[derive(Debug, Clone, Copy)]
@@ -25,8 +23,15 @@ pub(crate) struct Token {
     single: Option<char>,
 }
 
-fn is_word_char(c: char) -> bool {
-    c.is_alphanumeric() || (!c.is_ascii() && is_combining_mark(c))
+/// A letter, as opposed to a digit, for leet and spaced-out runs. Outside
+/// ASCII every word character counts as a letter: digits of other scripts
+/// play no part in either disguise.
+fn is_letter(c: char) -> bool {
+    if c.is_ascii() {
+        c.is_ascii_alphabetic()
+    } else {
+        is_word_char(c)
+    }
 }
 
 fn is_leet_symbol(c: char) -> bool {
@@ -69,31 +74,90 @@ fn gap(g: &str) -> Gap {
 
 fn tokenize(text: &str, tokens: &mut Vec<Token>) {
     tokens.clear();
+    if text.is_ascii() {
+        tokenize_ascii(text.as_bytes(), tokens);
+        return;
+    }
+    let bytes = text.as_bytes();
+    let n = bytes.len();
+    let mut i = 0;
     let mut start = None;
     let mut words = 0u32;
-    let mut first = ' ';
-    for (i, c) in text
-        .char_indices()
-        .chain(std::iter::once((text.len(), ' ')))
-    {
-        let word = is_word_char(c);
-        if word || is_leet_symbol(c) {
-            if start.is_none() {
-                start = Some(i);
-                words = 0;
-                first = c;
+    while i <= n {
+        // (class, the character, its length): ASCII by table, the rest by
+        // decoding; the end of the text is a separator.
+        let (class, c, len) = match bytes.get(i) {
+            None => (0, ' ', 1),
+            Some(&b) if b < 0x80 => (ASCII_CLASS[b as usize], b as char, 1),
+            Some(_) => {
+                let c = text[i..].chars().next().unwrap_or(' ');
+                let class = if is_word_char(c) {
+                    1
+                } else if is_leet_symbol(c) {
+                    2
+                } else {
+                    0
+                };
+                (class, c, c.len_utf8())
             }
-            words += u32::from(word);
-        } else if let Some(s) = start.take()
+        };
+        if class != 0 {
+            if start.is_none() {
+                start = Some((i, c));
+                words = 0;
+            }
+            words += u32::from(class == 1);
+        } else if let Some((s, first)) = start.take()
             && words > 0
         {
-            let single =
-                (i - s == first.len_utf8() && first.is_alphanumeric() && (first as u32) < 0x2E80)
-                    .then_some(first);
+            let single = (i - s == first.len_utf8() && (first as u32) < 0x2E80).then_some(first);
             tokens.push(Token {
                 start: s as u32,
                 end: i as u32,
                 single,
+            });
+        }
+        i += len;
+    }
+}
+
+/// Byte classes for ASCII text: 0 separator, 1 letter or digit, 2 leet
+/// symbol.
+static ASCII_CLASS: [u8; 128] = {
+    let mut class = [0u8; 128];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        class[b] = if c.is_ascii_alphanumeric() {
+            1
+        } else if matches!(c, b'@' | b'$' | b'|') {
+            2
+        } else {
+            0
+        };
+        b += 1;
+    }
+    class
+};
+
+fn tokenize_ascii(bytes: &[u8], tokens: &mut Vec<Token>) {
+    let n = bytes.len();
+    let mut i = 0;
+    while i < n {
+        while i < n && ASCII_CLASS[bytes[i] as usize] == 0 {
+            i += 1;
+        }
+        let start = i;
+        let mut words = 0;
+        while i < n && ASCII_CLASS[bytes[i] as usize] != 0 {
+            words += usize::from(ASCII_CLASS[bytes[i] as usize] == 1);
+            i += 1;
+        }
+        if words > 0 {
+            tokens.push(Token {
+                start: start as u32,
+                end: i as u32,
+                single: (i - start == 1).then_some(bytes[start] as char),
             });
         }
     }
@@ -102,7 +166,7 @@ fn tokenize(text: &str, tokens: &mut Vec<Token>) {
 /// The end (exclusive) of the spaced-out run starting at token `i`, if one
 /// starts there.
 fn spaced_run(text: &str, tokens: &[Token], i: usize) -> Option<usize> {
-    let letter = |t: &Token| t.single.is_some_and(char::is_alphabetic);
+    let letter = |t: &Token| t.single.is_some_and(is_letter);
     tokens[i].single?;
     let mut j = i + 1;
     let mut joins = 0;
@@ -126,6 +190,10 @@ pub(crate) fn build(
     buf: &mut String,
     disguises: &mut Disguises,
 ) {
+    if text.is_ascii() && build_plain_ascii(text, out) {
+        return;
+    }
+    out.clear();
     tokenize(text, tokens);
     out.push(' ');
     let mut i = 0;
@@ -141,7 +209,7 @@ pub(crate) fn build(
                     buf.push(' ');
                 }
                 let c = tokens[k].single.unwrap_or(' ');
-                letters += usize::from(c.is_alphabetic());
+                letters += usize::from(is_letter(c));
                 buf.push(c);
             }
             // Three letters are often initials ("u.s.a"): joined, but only
@@ -154,20 +222,25 @@ pub(crate) fn build(
                 }
             }
             for word in buf.split(' ') {
-                emit_token(word, None, false, out, disguises);
+                emit_token(word, None, || false, out, disguises);
             }
             i = j;
             continue;
         }
         let t = tokens[i];
         let (s, e) = (t.start as usize, t.end as usize);
-        emit_token(
-            &text[s..e],
-            text[e..].chars().next(),
-            in_link(text, s, e),
-            out,
-            disguises,
-        );
+        let token = &text[s..e];
+        if !token
+            .bytes()
+            .any(|b| b.is_ascii_digit() || matches!(b, b'@' | b'$' | b'|' | 0xE2))
+        {
+            // Most words: no digit or symbol, nothing to fold.
+            out.push_str(token);
+            out.push(' ');
+        } else {
+            let next = text[e..].chars().next();
+            emit_token(token, next, || in_link(text, s, e), out, disguises);
+        }
         i += 1;
     }
 }
@@ -181,12 +254,57 @@ fn in_link(text: &str, start: usize, end: usize) -> bool {
     memchr::memchr(b'/', &bytes[from..to]).is_some()
 }
 
+/// The phrase form of ASCII text with nothing to fold or join, in one pass:
+/// most DMs. Returns `false`, with `out` half written, as soon as it meets
+/// what needs the full path: a leet symbol, letters and digits in one
+/// token, or two single characters one separator apart.
+fn build_plain_ascii(text: &str, out: &mut String) -> bool {
+    let bytes = text.as_bytes();
+    out.push(' ');
+    let n = bytes.len();
+    let mut i = 0;
+    let mut last_single_end = usize::MAX;
+    while i < n {
+        while i < n && ASCII_CLASS[bytes[i] as usize] == 0 {
+            i += 1;
+        }
+        let start = i;
+        let (mut letters, mut digits) = (false, false);
+        while i < n {
+            match ASCII_CLASS[bytes[i] as usize] {
+                0 => break,
+                1 => {
+                    letters |= bytes[i].is_ascii_alphabetic();
+                    digits |= bytes[i].is_ascii_digit();
+                }
+                _ => return false,
+            }
+            i += 1;
+        }
+        if start == i {
+            break;
+        }
+        if letters && digits {
+            return false;
+        }
+        if i - start == 1 {
+            if start == last_single_end.wrapping_add(1) {
+                return false;
+            }
+            last_single_end = i;
+        }
+        out.push_str(&text[start..i]);
+        out.push(' ');
+    }
+    true
+}
+
 /// Appends one token, leet folded when it is leetspeak, and a space.
 /// Leetspeak inside a link is folded but not counted as a disguise.
 fn emit_token(
     token: &str,
     next: Option<char>,
-    link: bool,
+    in_link: impl FnOnce() -> bool,
     out: &mut String,
     disguises: &mut Disguises,
 ) {
@@ -201,18 +319,18 @@ fn emit_token(
     let mut len = 0;
     for c in core.chars() {
         len += 1;
-        if c.is_alphabetic() {
+        if is_letter(c) {
             letters += 1;
         } else if leet_letter(c).is_some() {
             leet += 1;
-        } else if c.is_numeric() {
+        } else if c.is_ascii_digit() {
             other += 1;
         }
     }
     if !email && letters >= 1 && leet >= 1 && other == 0 && len >= 2 {
         let start = out.len();
         out.extend(core.chars().map(|c| leet_letter(c).unwrap_or(c)));
-        if letters >= 2 && !link && looks_leet(core) {
+        if letters >= 2 && looks_leet(core) && !in_link() {
             disguises.leet += 1;
             if disguises.leet == 1 {
                 disguises.leet_first.set(core, &out[start..]);
@@ -241,10 +359,9 @@ fn looks_leet(core: &str) -> bool {
     let mut prev: Option<char> = None;
     let mut chars = core.chars().peekable();
     while let Some(c) = chars.next() {
-        let stand_in = !c.is_alphabetic() && leet_letter(c).is_some();
+        let stand_in = !is_letter(c) && leet_letter(c).is_some();
         if stand_in {
-            let inside = prev.is_some_and(char::is_alphabetic)
-                && chars.peek().is_some_and(|n| n.is_alphabetic());
+            let inside = prev.is_some_and(is_letter) && chars.peek().is_some_and(|&n| is_letter(n));
             if inside {
                 return true;
             }

@@ -4,10 +4,13 @@
 //! Customers write order numbers, phone numbers, prices, e-mail addresses
 //! and @brand handles all the time, so most of these carry small weights
 //! and matter only next to other evidence. Each regex runs only when a
-//! cheap byte test says it can match.
+//! cheap byte test says it can match. Word boundaries are ASCII
+//! (`(?-u:\b)`): a Unicode boundary stops the lazy DFA at the first emoji
+//! and makes the search several times slower.
 
 use std::sync::LazyLock;
 
+use aho_corasick::AhoCorasick;
 use regex::Regex;
 
 /// What the patterns found in one message.
@@ -24,20 +27,20 @@ pub(crate) struct Found<'t> {
 }
 
 /// An amount of money: a currency sign or word next to a number.
-const AMOUNT: &str = r"(?:[$€£]\s?\d[\d,.]*\s?k?|\d[\d,.]*\s?k?\s?(?:\$|€|£|usd|eur|gbp|dollars?|euros?|pounds?|btc|eth|usdt|bitcoins?)\b)";
+const AMOUNT: &str = r"(?:[$€£] ?[0-9][0-9,.]* ?k?|[0-9][0-9,.]* ?k? ?(?:\$|€|£|usd|eur|gbp|dollars?|euros?|pounds?|btc|eth|usdt|bitcoins?)(?-u:\b))";
 
 /// Money promised rather than paid: "earn $500", "$300/day", "send $100
 /// get $1000 back", "$$$". A price ("charged $49.99 twice") is not.
 static MONEY: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(&format!(
-        r"\b(?:earn(?:s|ing)?|make|making|profits?|income|paid)\s+(?:up\s+to\s+|over\s+|about\s+|around\s+)?{AMOUNT}|{AMOUNT}(?:\s?[-–]\s?{AMOUNT})?\s?(?:a|an|per|/|every|each)?\s?(?:day|daily|week|weekly|hour|hr|month|monthly)\b|\bsend\s+(?:only\s+|just\s+)?{AMOUNT}[^.!?\n]{{0,30}}?\b(?:get|receive)\s+(?:back\s+)?{AMOUNT}|\${{3,}}"
+        r"(?-u:\b)(?:earn(?:s|ing)?|make|making|profits?|income|paid) +(?:up +to +|over +|about +|around +)?{AMOUNT}|{AMOUNT}(?: ?[-–] ?{AMOUNT})? ?(?:a|an|per|/|every|each)? ?(?:day|daily|week|weekly|hour|hr|month|monthly)(?-u:\b)|(?-u:\b)send +(?:only +|just +)?{AMOUNT}[^.!?\n]{{0,30}}?(?-u:\b)(?:get|receive) +(?:back +)?{AMOUNT}|\${{3,}}"
     ))
     .expect("money pattern compiles")
 });
 
 /// A phone number: seven to fifteen digits in groups, or after "+".
 static PHONE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?:\+\d{1,3}[\s.-]?)?(?:\(\d{1,4}\)[\s.-]?)?\d{1,4}(?:[\s.-]\d{2,6}){1,4}\b")
+    Regex::new(r"(?:\+[0-9]{1,3}[ .-]?)?(?:\([0-9]{1,4}\)[ .-]?)?[0-9]{1,4}(?:[ .-][0-9]{2,6}){1,4}(?-u:\b)")
         .expect("phone pattern compiles")
 });
 
@@ -45,13 +48,13 @@ static PHONE: LazyLock<Regex> = LazyLock::new(|| {
 /// like the text they are found in.
 static WALLET: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"\b(?:bc1[02-9ac-hj-np-z]{25,87}|0x[0-9a-f]{40}|[13][1-9a-z]{25,34}|t[1-9a-z]{33})\b",
+        r"(?-u:\b)(?:bc1[02-9ac-hj-np-z]{25,87}|0x[0-9a-f]{40}|[13][1-9a-z]{25,34}|t[1-9a-z]{33})(?-u:\b)",
     )
     .expect("wallet pattern compiles")
 });
 
 static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"\b[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}\b")
+    Regex::new(r"(?-u:\b)[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}(?-u:\b)")
         .expect("e-mail pattern compiles")
 });
 
@@ -60,29 +63,37 @@ static HANDLE: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 static OPENER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\W*(?:hi|hello|hey)\W+is\s+this\s+[a-z]+\s*\?").expect("opener pattern compiles")
+    Regex::new(r"^[^a-z0-9]*(?:hi|hello|hey)[^a-z0-9]+is +this +[a-z]+ *\?")
+        .expect("opener pattern compiles")
 });
+
+/// Compiles the patterns now rather than on the first message that needs
+/// them.
+pub(crate) fn warm_up() {
+    for re in [&MONEY, &PHONE, &WALLET, &EMAIL, &HANDLE, &OPENER] {
+        LazyLock::force(re);
+    }
+    LazyLock::force(&CURRENCY_WORDS);
+}
 
 /// Runs the patterns whose trigger bytes occur in `text`.
 pub(crate) fn scan(text: &str) -> Found<'_> {
     let bytes = text.as_bytes();
     let mut found = Found::default();
+    // One branch-free pass for the digit count and the longest ASCII
+    // letter-or-digit run; SIMD searches for the trigger bytes.
     let mut digits = 0usize;
     let mut longest_alnum = 0usize;
     let mut run = 0usize;
-    let (mut at, mut money_sign) = (false, false);
     for &b in bytes {
-        if b.is_ascii_alphanumeric() {
-            run += 1;
-            longest_alnum = longest_alnum.max(run);
-            digits += usize::from(b.is_ascii_digit());
-        } else {
-            run = 0;
-            at |= b == b'@';
-            // '$', and the lead bytes of '£' (C2 A3) and '€' (E2 82 AC).
-            money_sign |= matches!(b, b'$' | 0xC2 | 0xE2);
-        }
+        run = (run + 1) * usize::from(b.is_ascii_alphanumeric());
+        longest_alnum = longest_alnum.max(run);
+        digits += usize::from(b.wrapping_sub(b'0') < 10);
     }
+    let at = memchr::memchr(b'@', bytes).is_some();
+    let money_sign = memchr::memchr(b'$', bytes).is_some()
+        || (memchr::memchr2(0xC2, 0xE2, bytes).is_some()
+            && (text.contains('€') || text.contains('£')));
     if money_sign || (digits > 0 && has_currency_word(text)) {
         found.money = MONEY.find(text).map(|m| m.as_str());
     }
@@ -112,12 +123,16 @@ pub(crate) fn scan(text: &str) -> Found<'_> {
     found
 }
 
+/// Currency words that make a number an amount ("0.1 btc", "500 usd").
+static CURRENCY_WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
+    AhoCorasick::new([
+        "usd", "eur", "gbp", "dollar", "pound", "btc", "eth", "bitcoin",
+    ])
+    .expect("currency words compile")
+});
+
 fn has_currency_word(text: &str) -> bool {
-    [
-        "usd", "eur", "gbp", "dollar", "euro", "pound", "btc", "eth", "bitcoin",
-    ]
-    .iter()
-    .any(|w| memchr::memmem::find(text.as_bytes(), w.as_bytes()).is_some())
+    CURRENCY_WORDS.is_match(text)
 }
 
 /// Grouped digits that make a phone number rather than a date, a price or a

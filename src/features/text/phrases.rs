@@ -128,9 +128,11 @@ impl PhraseRules {
         for text in extra {
             add(text, EXTRA, 1.0);
         }
+        // A contiguous NFA: as fast as a DFA here (the scan waits on memory
+        // either way) at a fraction of the DFA's size.
         let automaton = AhoCorasick::builder()
             .match_kind(MatchKind::Standard)
-            .kind(Some(AhoCorasickKind::DFA))
+            .kind(Some(AhoCorasickKind::ContiguousNFA))
             .build(&keys)
             .map_err(|e| Error::policy(Some("extra_phrases".into()), e.to_string()))?;
         Ok(PhraseRules { automaton, phrases })
