@@ -284,7 +284,7 @@ mod tests {
                 "leet",
                 "fr33 g1ft for you",
                 "TEXT_LEETSPEAK",
-                "\"g1ft\" reads as \"gift\"",
+                "\"fr33\" reads as \"free\"",
             ),
             (
                 "spaced_phrase",

@@ -343,6 +343,22 @@ mod tests {
         assert_eq!(c.disguises, Disguises::default());
     }
 
+    proptest::proptest! {
+        #[test]
+        fn any_text_gives_well_formed_forms(raw in "\\PC{0,80}|[a-z0-9 .@$-]{0,40}|.{0,40}") {
+            let mut c = Canonical::default();
+            c.canonicalize(&raw);
+            proptest::prop_assert!(c.phrase.starts_with(' ') && c.phrase.ends_with(' '));
+            proptest::prop_assert!(!c.phrase.contains("  "), "{:?}", c.phrase);
+            // Canonicalising is deterministic and forgets the last message.
+            let (text, phrase) = (c.text.clone(), c.phrase.clone());
+            c.canonicalize("fr33 g1ft from pаypal h\u{200b}i");
+            c.canonicalize(&raw);
+            proptest::prop_assert_eq!(&c.text, &text);
+            proptest::prop_assert_eq!(&c.phrase, &phrase);
+        }
+    }
+
     #[test]
     fn empty_and_odd_input() {
         for raw in [

@@ -196,6 +196,8 @@ pub(crate) fn build(
     out.clear();
     tokenize(text, tokens);
     out.push(' ');
+    // Leet tokens that are strong on their own.
+    let mut strong = 0;
     let mut i = 0;
     while i < tokens.len() {
         if let Some(j) = spaced_run(text, tokens, i) {
@@ -222,7 +224,7 @@ pub(crate) fn build(
                 }
             }
             for word in buf.split(' ') {
-                emit_token(word, None, || false, out, disguises);
+                emit_token(word, None, || false, out, disguises, &mut strong);
             }
             i = j;
             continue;
@@ -239,9 +241,21 @@ pub(crate) fn build(
             out.push(' ');
         } else {
             let next = text[e..].chars().next();
-            emit_token(token, next, || in_link(text, s, e), out, disguises);
+            emit_token(
+                token,
+                next,
+                || in_link(text, s, e),
+                out,
+                disguises,
+                &mut strong,
+            );
         }
         i += 1;
+    }
+    // A lone weak token is as likely a code ("mp3s") as a disguise.
+    if strong == 0 && disguises.leet < 2 {
+        disguises.leet = 0;
+        disguises.leet_first.clear();
     }
 }
 
@@ -307,14 +321,17 @@ fn emit_token(
     in_link: impl FnOnce() -> bool,
     out: &mut String,
     disguises: &mut Disguises,
+    strong: &mut u32,
 ) {
     // A leading "@" marks a handle and "$" a price: not letters.
     let core = token.trim_matches(is_leet_symbol);
     if core.is_empty() {
         return;
     }
-    // "name@brand.example": the "@" of an e-mail address is no letter.
-    let email = core.contains('@') && next == Some('.');
+    // "name@brand.example": the "@" of an e-mail address is no letter; a
+    // leet "@" sits in a short word ("cl@im").
+    let email =
+        core.contains('@') && (core.len() > 10 || matches!(next, Some('.' | '-' | '_' | '>')));
     let (mut letters, mut leet, mut other) = (0, 0, 0);
     let mut len = 0;
     for c in core.chars() {
@@ -330,9 +347,13 @@ fn emit_token(
     if !email && letters >= 1 && leet >= 1 && other == 0 && len >= 2 {
         let start = out.len();
         out.extend(core.chars().map(|c| leet_letter(c).unwrap_or(c)));
-        if letters >= 2 && looks_leet(core) && !in_link() {
+        if letters >= 2
+            && let Some(kind) = leet_kind(core)
+            && !in_link()
+        {
             disguises.leet += 1;
-            if disguises.leet == 1 {
+            *strong += u32::from(kind == Leet::Strong);
+            if disguises.leet_first.raw.is_empty() || (kind == Leet::Strong && *strong == 1) {
                 disguises.leet_first.set(core, &out[start..]);
             }
         }
@@ -350,29 +371,54 @@ fn emit_token(
     }
 }
 
-/// Leetspeak rather than a code or a quantity ("4pply" is, "10am" and
-/// "mp3" are not counted): a stand-in between two letters ("g1ft"), or
-/// stand-ins at two places ("0nl1n3").
-fn looks_leet(core: &str) -> bool {
-    let mut runs = 0;
-    let mut in_run = false;
-    let mut prev: Option<char> = None;
-    let mut chars = core.chars().peekable();
-    while let Some(c) = chars.next() {
-        let stand_in = !is_letter(c) && leet_letter(c).is_some();
-        if stand_in {
-            let inside = prev.is_some_and(is_letter) && chars.peek().is_some_and(|&n| is_letter(n));
-            if inside {
-                return true;
-            }
-            if !in_run {
-                runs += 1;
-            }
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Leet {
+    /// Several stand-ins, inside or at two places: "b1tc0in", "0nl1n3".
+    Strong,
+    /// One stand-in between letters ("g1ft"), a trailing pair ("fr33"), a
+    /// leading stand-in ("4pply"). Codes and products look the same
+    /// ("mp3s", "w3c", "win10"), so these count only in company.
+    Weak,
+}
+
+/// How much a folded token looks like leetspeak rather than a code or a
+/// quantity ("10am", "mp3", "1st" are neither).
+fn leet_kind(core: &str) -> Option<Leet> {
+    let mut buf = [' '; 24];
+    let mut n = 0;
+    for c in core.chars() {
+        if n == buf.len() {
+            // Long tokens are identifiers, not words.
+            return None;
         }
-        in_run = stand_in;
-        prev = Some(c);
+        buf[n] = c;
+        n += 1;
     }
-    runs >= 2
+    let chars = &buf[..n];
+    let stand_in = |c: char| !is_letter(c) && leet_letter(c).is_some();
+    let (mut stand_ins, mut runs, mut inside) = (0, 0, false);
+    for (i, &c) in chars.iter().enumerate() {
+        if !stand_in(c) {
+            continue;
+        }
+        stand_ins += 1;
+        if i == 0 || !stand_in(chars[i - 1]) {
+            runs += 1;
+        }
+        inside |= i > 0 && i + 1 < n && is_letter(chars[i - 1]) && is_letter(chars[i + 1]);
+    }
+    let leading = chars.iter().take_while(|&&c| stand_in(c)).count();
+    let trailing = chars.iter().rev().take_while(|&&c| stand_in(c)).count();
+    if stand_ins >= 2 && (inside || runs >= 2) {
+        Some(Leet::Strong)
+    } else if inside
+        || (runs == 1 && trailing >= 2 && n - trailing >= 2)
+        || (runs == 1 && leading >= 1 && n - leading >= 3)
+    {
+        Some(Leet::Weak)
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]
@@ -389,7 +435,15 @@ mod tests {
     fn leetspeak_is_folded_in_mixed_tokens_only() {
         // (name, raw, phrase, leet tokens counted)
         let cases: &[(&str, &str, &str, u32)] = &[
-            ("free_gift", "fr33 g1ft", " free gift ", 1),
+            ("free_gift", "fr33 g1ft", " free gift ", 2),
+            ("lone_weak_token", "my g1ft", " my gift ", 0),
+            ("tech_tokens", "w3c mp3s", " wec mpes ", 2),
+            (
+                "lone_tech_token",
+                "the mp3s are here",
+                " the mpes are here ",
+                0,
+            ),
             ("claim_prize", "cl@im y0ur pr1ze", " claim your prize ", 3),
             ("bitcoin", "b1tc0in 1nv3stm3nt", " bitcoin investment ", 2),
             ("order_number", "order 123456", " order 123456 ", 0),

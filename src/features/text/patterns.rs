@@ -139,7 +139,20 @@ fn has_currency_word(text: &str) -> bool {
 /// version: 7 to 15 digits, written with a "+" or in groups.
 fn is_phone(m: &str) -> bool {
     let digits = m.bytes().filter(u8::is_ascii_digit).count();
-    (7..=15).contains(&digits)
+    (7..=15).contains(&digits) && !is_date(m)
+}
+
+/// "07.17.2002", "2002-08-16": three groups, one of them a year.
+fn is_date(m: &str) -> bool {
+    let mut groups = m.split(['.', '-', '/']);
+    let parts: [Option<&str>; 4] = std::array::from_fn(|_| groups.next());
+    match parts {
+        [Some(a), Some(b), Some(c), None] => {
+            let year = |g: &str| g.len() == 4 && (g.starts_with("19") || g.starts_with("20"));
+            (year(a) || year(c)) && b.len() <= 2
+        }
+        _ => false,
+    }
 }
 
 /// A long token that is an address, not a long word: addresses mix many
