@@ -10,7 +10,6 @@
 
 use std::sync::LazyLock;
 
-use aho_corasick::AhoCorasick;
 use regex::Regex;
 
 /// What the patterns found in one message.
@@ -73,28 +72,32 @@ pub(crate) fn warm_up() {
     for re in [&MONEY, &PHONE, &WALLET, &EMAIL, &HANDLE, &OPENER] {
         LazyLock::force(re);
     }
-    LazyLock::force(&CURRENCY_WORDS);
 }
 
 /// Runs the patterns whose trigger bytes occur in `text`.
 pub(crate) fn scan(text: &str) -> Found<'_> {
     let bytes = text.as_bytes();
     let mut found = Found::default();
-    // One branch-free pass for the digit count and the longest ASCII
-    // letter-or-digit run; SIMD searches for the trigger bytes.
-    let mut digits = 0usize;
-    let mut longest_alnum = 0usize;
-    let mut run = 0usize;
-    for &b in bytes {
-        run = (run + 1) * usize::from(b.is_ascii_alphanumeric());
-        longest_alnum = longest_alnum.max(run);
-        digits += usize::from(b.wrapping_sub(b'0') < 10);
+    // Trigger tests, cheapest first: a digit count the compiler
+    // vectorises, SIMD searches for trigger bytes, and a walk over the
+    // spaces for a token long enough to be a wallet address.
+    let digits = bytes.iter().filter(|b| b.is_ascii_digit()).count();
+    let mut long_token = false;
+    if bytes.len() >= 26 {
+        let mut from = 0;
+        for end in memchr::memchr2_iter(b' ', b'\n', bytes).chain(std::iter::once(bytes.len())) {
+            if end - from >= 26 {
+                long_token = true;
+                break;
+            }
+            from = end + 1;
+        }
     }
     let at = memchr::memchr(b'@', bytes).is_some();
     let money_sign = memchr::memchr(b'$', bytes).is_some()
         || (memchr::memchr2(0xC2, 0xE2, bytes).is_some()
             && (text.contains('€') || text.contains('£')));
-    if money_sign || (digits > 0 && has_currency_word(text)) {
+    if money_sign || (digits > 0 && has_currency_word(bytes)) {
         found.money = MONEY.find(text).map(|m| m.as_str());
     }
     if digits >= 7 {
@@ -103,7 +106,7 @@ pub(crate) fn scan(text: &str) -> Found<'_> {
             .map(|m| m.as_str())
             .find(|m| is_phone(m));
     }
-    if longest_alnum >= 26 {
+    if long_token {
         found.wallet = WALLET
             .find_iter(text)
             .map(|m| m.as_str())
@@ -123,16 +126,32 @@ pub(crate) fn scan(text: &str) -> Found<'_> {
     found
 }
 
-/// Currency words that make a number an amount ("0.1 btc", "500 usd").
-static CURRENCY_WORDS: LazyLock<AhoCorasick> = LazyLock::new(|| {
-    AhoCorasick::new([
-        "usd", "eur", "gbp", "dollar", "pound", "btc", "eth", "bitcoin",
-    ])
-    .expect("currency words compile")
-});
-
-fn has_currency_word(text: &str) -> bool {
-    CURRENCY_WORDS.is_match(text)
+/// Whether a number is followed by a currency word ("0.1 btc", "500 usd").
+/// Looked at only where a number ends, so that a message full of order
+/// numbers costs one comparison per number.
+fn has_currency_word(bytes: &[u8]) -> bool {
+    const WORDS: [&[u8]; 8] = [
+        b"usd", b"eur", b"gbp", b"dollar", b"pound", b"btc", b"eth", b"bitcoin",
+    ];
+    let mut i = 0;
+    while let Some(at) = bytes[i..].iter().position(u8::is_ascii_digit) {
+        let mut j = i + at;
+        while j < bytes.len() && (bytes[j].is_ascii_digit() || matches!(bytes[j], b'.' | b',')) {
+            j += 1;
+        }
+        let mut rest = &bytes[j..];
+        if let Some(r) = rest.strip_prefix(b"k") {
+            rest = r;
+        }
+        if let Some(r) = rest.strip_prefix(b" ") {
+            rest = r;
+        }
+        if WORDS.iter().any(|w| rest.starts_with(w)) {
+            return true;
+        }
+        i = j;
+    }
+    false
 }
 
 /// Grouped digits that make a phone number rather than a date, a price or a
