@@ -14,6 +14,7 @@
 //! Pure-ASCII input, most DMs, skips the Unicode work entirely.
 
 mod chars;
+mod leet;
 mod lookalike;
 mod phrase;
 

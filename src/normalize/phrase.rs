@@ -11,6 +11,7 @@
 //!   space inside the run separates words ("f r e e  c r y p t o" →
 //!   "free crypto", "c.l.a.i.m" → "claim").
 
+use super::leet::{Leet, is_leet_symbol, leet_kind, leet_letter};
 use super::{Disguises, is_word_char};
 
 /// A run of word characters (and leet symbols) in the text.
@@ -26,31 +27,12 @@ pub(crate) struct Token {
 /// A letter, as opposed to a digit, for leet and spaced-out runs. Outside
 /// ASCII every word character counts as a letter: digits of other scripts
 /// play no part in either disguise.
-fn is_letter(c: char) -> bool {
+pub(super) fn is_letter(c: char) -> bool {
     if c.is_ascii() {
         c.is_ascii_alphabetic()
     } else {
         is_word_char(c)
     }
-}
-
-fn is_leet_symbol(c: char) -> bool {
-    matches!(c, '@' | '$' | '€' | '|')
-}
-
-/// The letter a digit or symbol stands for in leetspeak.
-fn leet_letter(c: char) -> Option<char> {
-    Some(match c {
-        '0' => 'o',
-        '1' => 'i',
-        '3' => 'e',
-        '4' | '@' => 'a',
-        '5' | '$' => 's',
-        '7' => 't',
-        '€' => 'e',
-        '|' => 'l',
-        _ => return None,
-    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -368,56 +350,6 @@ fn emit_token(
     }
     if !out.ends_with(' ') {
         out.push(' ');
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-enum Leet {
-    /// Several stand-ins, inside or at two places: "b1tc0in", "0nl1n3".
-    Strong,
-    /// One stand-in between letters ("g1ft"), a trailing pair ("fr33"), a
-    /// leading stand-in ("4pply"). Codes and products look the same
-    /// ("mp3s", "w3c", "win10"), so these count only in company.
-    Weak,
-}
-
-/// How much a folded token looks like leetspeak rather than a code or a
-/// quantity ("10am", "mp3", "1st" are neither).
-fn leet_kind(core: &str) -> Option<Leet> {
-    let mut buf = [' '; 24];
-    let mut n = 0;
-    for c in core.chars() {
-        if n == buf.len() {
-            // Long tokens are identifiers, not words.
-            return None;
-        }
-        buf[n] = c;
-        n += 1;
-    }
-    let chars = &buf[..n];
-    let stand_in = |c: char| !is_letter(c) && leet_letter(c).is_some();
-    let (mut stand_ins, mut runs, mut inside) = (0, 0, false);
-    for (i, &c) in chars.iter().enumerate() {
-        if !stand_in(c) {
-            continue;
-        }
-        stand_ins += 1;
-        if i == 0 || !stand_in(chars[i - 1]) {
-            runs += 1;
-        }
-        inside |= i > 0 && i + 1 < n && is_letter(chars[i - 1]) && is_letter(chars[i + 1]);
-    }
-    let leading = chars.iter().take_while(|&&c| stand_in(c)).count();
-    let trailing = chars.iter().rev().take_while(|&&c| stand_in(c)).count();
-    if stand_ins >= 2 && (inside || runs >= 2) {
-        Some(Leet::Strong)
-    } else if inside
-        || (runs == 1 && trailing >= 2 && n - trailing >= 2)
-        || (runs == 1 && leading >= 1 && n - leading >= 3)
-    {
-        Some(Leet::Weak)
-    } else {
-        None
     }
 }
 
