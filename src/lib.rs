@@ -69,6 +69,8 @@ mod verdict;
 pub struct ReadmeDoctests;
 
 pub use error::Error;
+#[doc(hidden)]
+pub use features::text::TextBench;
 pub use features::{CodeInfo, all_codes as reason_codes};
 pub use filter::{Filter, FilterBuilder};
 pub use message::{Label, Message, SenderProfile};
