@@ -22,12 +22,14 @@ pub(crate) const CODES: &[CodeInfo] = &[
     },
     CodeInfo {
         code: "SENDER_VERIFIED",
-        default_weight: -2.0,
+        // Modest: verified and followed accounts get hijacked, and a
+        // hijacked account's scam must still reach review on its text.
+        default_weight: -1.0,
         summary: "the platform has verified the sender",
     },
     CodeInfo {
         code: "SENDER_FOLLOWED_BY_RECIPIENT",
-        default_weight: -1.0,
+        default_weight: -0.5,
         summary: "the recipient follows the sender",
     },
 ];
