@@ -58,6 +58,7 @@ mod policy;
 mod verdict;
 
 pub use error::Error;
+pub use features::link::{Link, LinkExpander, LinkKind, LinkPolicy, links};
 pub use features::{CodeInfo, all_codes as reason_codes};
 pub use filter::{Filter, FilterBuilder};
 pub use message::{Label, Message, SenderProfile};

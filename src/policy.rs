@@ -6,6 +6,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
+use crate::features::link::LinkPolicy;
 
 /// How a filter judges messages: configuration as data.
 ///
@@ -50,6 +51,9 @@ pub struct Policy {
     pub deny: Lists,
     /// Caps on the work done per message.
     pub limits: Limits,
+    /// How links are judged: the brand's own domains, extra lists, caps.
+    #[serde(default)]
+    pub links: LinkPolicy,
 }
 
 /// Allow or deny lists.
@@ -94,6 +98,7 @@ impl Default for Policy {
             allow: Lists::default(),
             deny: Lists::default(),
             limits: Limits::default(),
+            links: LinkPolicy::default(),
         }
     }
 }
@@ -181,6 +186,9 @@ impl Policy {
                     ));
                 }
             }
+        }
+        if let Some((value, message)) = self.links.problem() {
+            return Err(Error::policy(at(&value), message));
         }
         if self.limits.max_text_bytes == 0 {
             return Err(Error::policy(

@@ -6,6 +6,7 @@
 //! turns strength into log-odds comes from the code's default, the trained
 //! model or the policy, and is applied in [`crate::combine`].
 
+pub(crate) mod link;
 pub(crate) mod lists;
 pub(crate) mod text;
 
@@ -28,7 +29,10 @@ pub struct CodeInfo {
 /// assert!(dmguard::reason_codes().any(|c| c.code == "TEXT_ZERO_WIDTH"));
 /// ```
 pub fn all_codes() -> impl Iterator<Item = &'static CodeInfo> {
-    text::CODES.iter().chain(crate::combine::CODES.iter())
+    text::CODES
+        .iter()
+        .chain(link::CODES.iter())
+        .chain(crate::combine::CODES.iter())
 }
 
 /// One piece of evidence before weighting.
