@@ -122,17 +122,16 @@ pub(crate) const SUSPICIOUS_TLDS: &[&str] = &[
 
 /// TLDs that make a bare word.word a link without a scheme, `www.` or a
 /// path: the generic ones everybody types, the ones spammers favour, and a
-/// few ccTLDs used like generics. Abused TLDs that are also words or file
-/// extensions (`.zip`, `.mov`, `.date`, `.lol`) need a path too. Other ccTLDs (`.py`, `.md`, `.rs`, `.sh`
+/// few ccTLDs used like generics. TLDs that are also common words or file
+/// extensions (`.today`, `.me`, `.zip`, `.mov`, `.lol`) need a path too, so
+/// that "thanks.today" stays prose. Other ccTLDs (`.py`, `.md`, `.rs`, `.sh`
 /// …) are file extensions far more often than hosts in a DM, so they count
 /// only with a path or `www.`.
 pub(crate) const BARE_TLDS: &[&str] = &[
-    "com", "net", "org", "edu", "gov", "info", "biz", "io", "co", "me", "ly", "gl", "gd", "to",
-    "tv", "cc", "ws", "link", "site", "online", "shop", "store", "app", "dev", "page", "live",
-    "club", "pro", "ru", "cn", "uk", "de", "news", "tech", "space", "website", "fun", "vip",
-    "money", "finance", "cash", "bet", "casino", "market", "today", "world", "life", "help",
-    "support", "email", "ai", "gg", "be", "example", "top", "xyz", "click", "icu", "buzz", "cyou",
-    "sbs", "cfd", "monster", "bond", "su",
+    "com", "net", "org", "edu", "gov", "info", "biz", "io", "co", "ly", "gl", "gd", "tv", "cc",
+    "ws", "ai", "link", "site", "online", "shop", "store", "app", "dev", "live", "club", "ru",
+    "cn", "example", "top", "xyz", "click", "icu", "buzz", "cyou", "sbs", "cfd", "monster", "bond",
+    "su",
 ];
 
 /// TLDs accepted when written apart from the name (`example . com`,

@@ -262,14 +262,29 @@ pub(crate) fn parse_candidate(s: &str, kind: LinkKind, scheme: bool) -> Option<L
 /// (`.co.uk`), or when `www.` or a path, port or query says so (`readme.md`
 /// is a file, `readme.md/x` a link).
 fn bare_domain_is_link(host: &str, written: &str) -> bool {
+    if host.starts_with("www.") || written.contains(['/', ':', '?', '#']) {
+        return true;
+    }
+    if sentence_join(written) {
+        return false;
+    }
     let tld = host.rsplit('.').next().unwrap_or("");
-    if BARE_TLDS.contains(&tld) || host.starts_with("www.") {
+    if BARE_TLDS.contains(&tld) {
         return true;
     }
-    if psl::suffix(host.as_bytes()).is_some_and(|s| s.as_bytes().contains(&b'.')) {
-        return true;
-    }
-    written.contains(['/', ':', '?', '#'])
+    psl::suffix(host.as_bytes()).is_some_and(|s| s.as_bytes().contains(&b'.'))
+}
+
+/// Two sentences typed without a space, "thanks.Today": a lower-case word,
+/// a dot, then a capitalised word. Domains are written in one case.
+fn sentence_join(written: &str) -> bool {
+    let Some((left, right)) = written.rsplit_once('.') else {
+        return false;
+    };
+    let mut chars = right.chars();
+    let capitalised = chars.next().is_some_and(char::is_uppercase) && chars.all(char::is_lowercase);
+    let left = left.rsplit('.').next().unwrap_or(left);
+    capitalised && left.chars().all(|c| !c.is_uppercase())
 }
 
 fn parse_email(s: &str) -> Option<Link> {

@@ -209,12 +209,13 @@ impl LinkRules {
         if links.is_empty() {
             return;
         }
-        let mut foreign = 0;
+        let (mut foreign, mut foreign_urls) = (0, 0);
         for link in links.iter() {
             if self.own.matching(&link.host).is_some() {
                 continue;
             }
             foreign += 1;
+            foreign_urls += usize::from(link.kind == LinkKind::Url);
             let raw = text.get(link.range.clone()).unwrap_or("");
             judge::judge(self, link, raw, evidence);
             if let Some(expander) = expander
@@ -244,8 +245,10 @@ impl LinkRules {
         // The profile is the only first-contact signal available here: the
         // stream state that knows whether this sender ever wrote to this
         // recipient before adds its own evidence. A new account that the
-        // recipient does not follow is the case that matters for links.
-        if let Some(p) = msg.profile
+        // recipient does not follow is the case that matters for links. A
+        // customer giving their own e-mail address is not such a link.
+        if foreign_urls > 0
+            && let Some(p) = msg.profile
             && let Some(days) = p.account_age_days
             && days < self.new_account_days
             && !p.recipient_follows_sender
@@ -344,6 +347,16 @@ mod tests {
             ..young
         };
         let msg = Message::new("look example.com/x").with_profile(followed);
+        assert!(codes(&brand(), &msg).is_empty());
+    }
+
+    #[test]
+    fn an_email_address_is_not_a_first_contact_link() {
+        let young = SenderProfile {
+            account_age_days: Some(2),
+            ..SenderProfile::default()
+        };
+        let msg = Message::new("my email is lina.k@mailbox.example").with_profile(young);
         assert!(codes(&brand(), &msg).is_empty());
     }
 
