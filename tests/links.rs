@@ -228,3 +228,78 @@ fn learning_is_shared_between_clones() {
     let v = filter.check(&Message::new("coin-drop.example/y"));
     assert!(v.reasons.iter().any(|r| r.code == "LINK_DOMAIN_REPUTATION"));
 }
+
+mod never_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Text built from the pieces links and disguises are made of, so that
+    /// the extractor's edge cases come up often.
+    fn linkish() -> impl Strategy<Value = String> {
+        const PIECES: &[&str] = &[
+            ".",
+            " . ",
+            "[.]",
+            "(dot)",
+            "{.}",
+            "[:]",
+            "hxxps://",
+            "h**p://",
+            "http://",
+            "://",
+            "@",
+            "[at]",
+            "。",
+            "．",
+            "｡",
+            "ｃｏｍ",
+            "\u{200b}",
+            "\u{feff}",
+            "com",
+            "top",
+            "xn--",
+            "[::1]",
+            "0x",
+            "/",
+            ":",
+            ")",
+            "(",
+            "»",
+            "а",
+            "é",
+            "😀",
+            " ",
+            "bit",
+            "ly",
+            "9",
+            "dot ",
+        ];
+        let piece = prop_oneof![
+            prop::sample::select(PIECES).prop_map(String::from),
+            "[a-zA-Z0-9]{1,6}",
+        ];
+        prop::collection::vec(piece, 0..24).prop_map(|v| v.concat())
+    }
+
+    proptest! {
+        #[test]
+        fn links_are_well_formed_for_any_text(text in linkish()) {
+            for link in dmguard::links(&text) {
+                prop_assert!(link.range.start <= link.range.end && link.range.end <= text.len());
+                prop_assert!(text.is_char_boundary(link.range.start));
+                prop_assert!(text.is_char_boundary(link.range.end));
+                prop_assert!(!link.url.is_empty() && !link.host.is_empty());
+            }
+        }
+
+        #[test]
+        fn checking_any_text_is_total_and_stable(text in linkish(), any in "\\PC{0,64}") {
+            let filter = Filter::default();
+            for t in [text.as_str(), any.as_str()] {
+                let a = filter.check(&Message::new(t));
+                prop_assert!((0.0..=1.0).contains(&a.score));
+                prop_assert_eq!(a, filter.check(&Message::new(t)));
+            }
+        }
+    }
+}

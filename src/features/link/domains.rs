@@ -318,7 +318,7 @@ impl Protected {
             if brand.label.len() < 4 {
                 continue;
             }
-            let sub = &host[..host.len() - registrable.len()];
+            let sub = host.strip_suffix(registrable).unwrap_or("");
             if sub.contains(&format!("{}.", brand.domain)) {
                 return Some(Imitation {
                     protected: &brand.domain,
