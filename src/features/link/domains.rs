@@ -248,28 +248,54 @@ pub(crate) fn lookalike_key(unicode_domain: &str) -> String {
     key.replace("vv", "w")
 }
 
-/// A protected domain: its look-alike key and its registrable label.
-#[derive(Debug, Clone)]
-struct Brand {
-    domain: String,
-    label: String,
-    label_key: String,
-}
-
 /// The protected domains (built-in brands, the policy's `protected_domains`
-/// and `own_domains`), indexed by look-alike key.
+/// and `own_domains`), indexed so that judging a link costs a few hash
+/// look-ups, not a pass over every brand.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Protected {
+    domains: Vec<String>,
+    by_domain: HashMap<String, usize>,
+    /// Look-alike key of the whole registrable domain.
     by_key: HashMap<String, usize>,
-    brands: Vec<Brand>,
+    /// The registrable label (`paypal`), when long enough to be a name.
+    by_label: HashMap<String, usize>,
+    /// Look-alike key of that label.
+    by_label_key: HashMap<String, usize>,
 }
 
+/// Brand labels shorter than this (`x`, `ups`) are ordinary words inside
+/// other names, so only exact look-alikes of those domains count.
+const MIN_NAME_LEN: usize = 4;
+
 /// How a domain imitates a protected one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum How {
+    /// Reads the same: `paypa1.com`, `аpple.com`.
+    Imitates,
+    /// Puts the brand's domain in front: `paypal.com.login.evil.top`.
+    InFront,
+    /// The brand's name under a cheap TLD: `paypal.top`.
+    CopiesName,
+    /// The brand's name as one hyphenated word: `paypal-secure.xyz`.
+    BorrowsName,
+}
+
+/// A domain that imitates a protected one, and how strongly.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Imitation<'a> {
     pub protected: &'a str,
     pub strength: f64,
-    pub how: &'static str,
+    pub how: How,
+}
+
+/// The Unicode form of a punycode name; ASCII names are returned as they
+/// are, without the cost of IDNA.
+pub(crate) fn to_unicode(ascii: &str) -> std::borrow::Cow<'_, str> {
+    if ascii.contains("xn--") {
+        std::borrow::Cow::Owned(url::quirks::domain_to_unicode(ascii))
+    } else {
+        std::borrow::Cow::Borrowed(ascii)
+    }
 }
 
 impl Protected {
@@ -277,77 +303,69 @@ impl Protected {
         let mut p = Protected::default();
         for domain in domains {
             let domain = clean_domain(domain);
-            if domain.is_empty() || p.brands.iter().any(|b| b.domain == domain) {
+            if domain.is_empty() || p.by_domain.contains_key(&domain) {
                 continue;
             }
-            let unicode = url::quirks::domain_to_unicode(&domain);
+            let i = p.domains.len();
             let label = registrable_label(&domain).to_string();
-            let label_key = lookalike_key(&url::quirks::domain_to_unicode(&label));
-            p.by_key.insert(lookalike_key(&unicode), p.brands.len());
-            p.brands.push(Brand {
-                domain,
-                label,
-                label_key,
-            });
+            p.by_key
+                .entry(lookalike_key(&to_unicode(&domain)))
+                .or_insert(i);
+            if label.chars().count() >= MIN_NAME_LEN {
+                p.by_label_key
+                    .entry(lookalike_key(&to_unicode(&label)))
+                    .or_insert(i);
+                p.by_label.entry(label).or_insert(i);
+            }
+            p.by_domain.insert(domain.clone(), i);
+            p.domains.push(domain);
         }
         p
     }
 
-    pub fn contains(&self, registrable: &str) -> bool {
-        self.brands.iter().any(|b| b.domain == registrable)
-    }
-
     /// Whether `registrable` (punycode) under `host` imitates a protected
-    /// domain: same look-alike key, the brand's name as a hyphenated word,
-    /// or the brand's domain put in front of another one.
+    /// domain.
     pub fn imitated(&self, host: &str, registrable: &str) -> Option<Imitation<'_>> {
-        if self.contains(registrable) {
+        if self.by_domain.contains_key(registrable) {
             return None;
         }
-        let unicode = url::quirks::domain_to_unicode(registrable);
-        if let Some(&i) = self.by_key.get(&lookalike_key(&unicode)) {
-            return Some(Imitation {
-                protected: &self.brands[i].domain,
-                strength: 1.0,
-                how: "imitates",
-            });
+        let found = |i: usize, strength: f64, how: How| {
+            Some(Imitation {
+                protected: &self.domains[i],
+                strength,
+                how,
+            })
+        };
+        if let Some(&i) = self.by_key.get(&lookalike_key(&to_unicode(registrable))) {
+            return found(i, 1.0, How::Imitates);
+        }
+        let sub = host.strip_suffix(registrable).unwrap_or("");
+        if sub.len() > "www.".len() {
+            for (i, domain) in self.domains.iter().enumerate() {
+                let at_label = sub.match_indices(domain.as_str()).any(|(p, _)| {
+                    (p == 0 || sub.as_bytes()[p - 1] == b'.')
+                        && sub.as_bytes().get(p + domain.len()) == Some(&b'.')
+                });
+                if at_label && registrable_label(domain).len() >= MIN_NAME_LEN {
+                    return found(i, 0.8, How::InFront);
+                }
+            }
         }
         let label = registrable_label(registrable);
-        let tld = registrable.rsplit('.').next().unwrap_or("");
-        for brand in &self.brands {
-            if brand.label.len() < 4 {
-                continue;
-            }
-            let sub = host.strip_suffix(registrable).unwrap_or("");
-            if sub.contains(&format!("{}.", brand.domain)) {
-                return Some(Imitation {
-                    protected: &brand.domain,
-                    strength: 0.8,
-                    how: "puts the name of",
-                });
-            }
-            if label == brand.label {
-                // The brand's own name under another suffix: often the
-                // brand's country site, so only a cheap-TLD copy counts.
-                if SUSPICIOUS_TLDS.contains(&tld) {
-                    return Some(Imitation {
-                        protected: &brand.domain,
-                        strength: 0.8,
-                        how: "copies the name of",
-                    });
+        if let Some(&i) = self.by_label.get(label) {
+            // The brand's own name under another suffix is often the
+            // brand's country site; only a cheap-TLD copy counts.
+            let tld = registrable.rsplit('.').next().unwrap_or("");
+            return SUSPICIOUS_TLDS
+                .contains(&tld)
+                .then(|| found(i, 0.8, How::CopiesName))
+                .flatten();
+        }
+        if label.contains('-') {
+            for word in label.split('-').filter(|w| w.len() >= MIN_NAME_LEN) {
+                if let Some(&i) = self.by_label_key.get(&lookalike_key(&to_unicode(word))) {
+                    return found(i, 0.6, How::BorrowsName);
                 }
-                continue;
-            }
-            let hyphenated = label.contains('-')
-                && label.split('-').any(|word| {
-                    lookalike_key(&url::quirks::domain_to_unicode(word)) == brand.label_key
-                });
-            if hyphenated {
-                return Some(Imitation {
-                    protected: &brand.domain,
-                    strength: 0.6,
-                    how: "borrows the name of",
-                });
             }
         }
         None
@@ -403,7 +421,8 @@ mod tests {
             0.8
         );
         let hit = p.imitated("paypal.com.login.evil.top", "evil.top").unwrap();
-        assert_eq!(hit.protected, "paypal.com");
+        assert_eq!((hit.protected, hit.how), ("paypal.com", How::InFront));
+        assert!(p.imitated("www.evil.top", "evil.top").is_none());
         let hit = p
             .imitated("brand-rewards.click", "brand-rewards.click")
             .unwrap();

@@ -4,6 +4,7 @@
 use unicode_security::MixedScript;
 
 use crate::features::Evidence;
+use crate::features::link::domains::{How, to_unicode};
 use crate::features::link::extract::{Link, LinkKind, parse_candidate};
 use crate::features::link::{LinkRules, links};
 
@@ -80,7 +81,7 @@ fn judge_host(rules: &LinkRules, link: &Link, via: &str, evidence: &mut Evidence
         return;
     };
     if host.split('.').any(|label| label.starts_with("xn--")) {
-        let unicode = url::quirks::domain_to_unicode(host);
+        let unicode = to_unicode(host);
         // One script per label is how honest international names look;
         // a label mixing scripts is how look-alikes are built.
         let mixed = unicode.split('.').any(|label| !label.is_single_script());
@@ -91,17 +92,13 @@ fn judge_host(rules: &LinkRules, link: &Link, via: &str, evidence: &mut Evidence
         );
     }
     if let Some(imitation) = rules.protected.imitated(host, domain) {
-        let shown = url::quirks::domain_to_unicode(domain);
-        let detail = if imitation.how == "puts the name of" {
-            format!(
-                "link host {host}{via} puts {} in front of {domain}",
-                imitation.protected
-            )
-        } else {
-            format!(
-                "link to {shown}{via} {} {}",
-                imitation.how, imitation.protected
-            )
+        let shown = to_unicode(domain);
+        let protected = imitation.protected;
+        let detail = match imitation.how {
+            How::Imitates => format!("link to {shown}{via} imitates {protected}"),
+            How::InFront => format!("link host {host}{via} puts {protected} in front of {domain}"),
+            How::CopiesName => format!("link to {shown}{via} copies the name of {protected}"),
+            How::BorrowsName => format!("link to {shown}{via} borrows the name of {protected}"),
         };
         evidence.push("LINK_LOOKALIKE_DOMAIN", imitation.strength, detail);
     }

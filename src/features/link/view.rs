@@ -18,28 +18,57 @@ pub(crate) enum Trigger {
     Disguised,
 }
 
-/// The cheap prefilter: a single pass over the bytes, looking only at the
+/// Bytes the prefilter stops at; a tight loop skips all others.
+static STOP: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    let bytes = b".@:[({dD\xC2\xE2\xE3\xEF";
+    while i < bytes.len() {
+        t[bytes[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
+
+/// The cheap prefilter: a single pass over the bytes, stopping only at the
 /// few that a link needs (`.` before a letter, `@`, `://`) or that a
-/// disguise uses (brackets around a dot, non-ASCII dots and letters,
-/// invisible characters, `example . com`).
+/// disguise uses (brackets around a dot, `example . com`, `dot`, non-ASCII
+/// dots and letters, invisible characters).
 pub(crate) fn trigger(raw: &str) -> Trigger {
     let b = raw.as_bytes();
     let mut found = Trigger::None;
     let mut i = 0;
-    while i < b.len() {
+    loop {
+        while i < b.len() && !STOP[usize::from(b[i])] {
+            i += 1;
+        }
+        if i >= b.len() {
+            return found;
+        }
         match b[i] {
-            b'.' => match b.get(i + 1) {
-                Some(&n) if n.is_ascii_alphanumeric() || n >= 0x80 => found = Trigger::Plain,
-                Some(b' ') if spaced_tld_at(b, i + 1) => return Trigger::Disguised,
-                _ => {}
-            },
-            b' ' if b.get(i + 1) == Some(&b'.') && spaced_tld_at(b, i + 2) => {
-                return Trigger::Disguised;
+            b'.' => {
+                let spaced = (i > 0 && b[i - 1] == b' ') || b.get(i + 1) == Some(&b' ');
+                if spaced && spaced_tld_at(b, i + 1) {
+                    return Trigger::Disguised;
+                }
+                let next = b.get(i + 1).copied().unwrap_or(b' ');
+                // A digit after the dot is a link only in a dotted quad
+                // (185.23.4.19); prices and versions stop here.
+                if next.is_ascii_alphabetic() || next >= 0x80 || dotted_quad_at(b, i) {
+                    found = Trigger::Plain;
+                }
             }
-            b' ' if starts_with_ci(&b[i + 1..], b"dot ") && spaced_tld_at(b, i + 4) => {
-                return Trigger::Disguised;
+            b'd' | b'D' => {
+                let word = i > 0 && b[i - 1] == b' ' && starts_with_ci(&b[i..], b"dot ");
+                if word && spaced_tld_at(b, i + 4) {
+                    return Trigger::Disguised;
+                }
             }
-            b'@' if b.get(i + 1).is_some_and(|n| n.is_ascii_alphanumeric()) => {
+            // An address, not a @handle: something before the @.
+            b'@' if i > 0
+                && b[i - 1].is_ascii_alphanumeric()
+                && b.get(i + 1).is_some_and(|n| n.is_ascii_alphanumeric()) =>
+            {
                 found = Trigger::Plain;
             }
             b':' if b[i + 1..].starts_with(b"//") => {
@@ -51,20 +80,30 @@ pub(crate) fn trigger(raw: &str) -> Trigger {
             b'[' | b'(' | b'{' if bracket_token(raw, i).is_some() => return Trigger::Disguised,
             // U+00AD soft hyphen.
             0xC2 if b.get(i + 1) == Some(&0xAD) => return Trigger::Disguised,
-            // U+200B..U+200F, U+2060..U+206F: zero-width and format characters.
+            // U+200B..U+200F, U+2060..U+206F: zero-width and format
+            // characters, between parts of a name (in an emoji sequence a
+            // joiner is honest).
             0xE2 if matches!(
                 b.get(i + 1..i + 3),
                 Some([0x80, 0x8B..=0x8F] | [0x81, 0xA0..=0xAF])
-            ) =>
+            ) && in_name(b, i, i + 3) =>
             {
                 return Trigger::Disguised;
             }
-            // U+3002 ideographic full stop.
-            0xE3 if b.get(i + 1..i + 3) == Some(&[0x80, 0x82]) => return Trigger::Disguised,
-            // U+FF01..U+FF64 full-width forms and half-width dot, U+FEFF.
+            // U+3002 ideographic full stop after a Latin letter or digit
+            // (ASCII or full-width), not in Japanese or Chinese prose.
+            0xE3 if b.get(i + 1..i + 3) == Some(&[0x80, 0x82]) && after_latin(b, i) => {
+                return Trigger::Disguised;
+            }
+            // Full-width dot, digits and letters, half-width dot, U+FEFF;
+            // not full-width punctuation such as ？ and ， in CJK prose.
             0xEF if matches!(
                 b.get(i + 1..i + 3),
-                Some([0xBC, _] | [0xBD, 0x80..=0xA4] | [0xBB, 0xBF])
+                Some(
+                    [0xBC, 0x8E | 0x90..=0x99 | 0xA1..=0xBA]
+                    | [0xBD, 0x81..=0x9A | 0xA1]
+                    | [0xBB, 0xBF],
+                )
             ) =>
             {
                 return Trigger::Disguised;
@@ -73,7 +112,6 @@ pub(crate) fn trigger(raw: &str) -> Trigger {
         }
         i += 1;
     }
-    found
 }
 
 /// True when the letters before the `:` at `colon` look like `http` or
@@ -88,6 +126,33 @@ fn disguised_scheme_before(b: &[u8], colon: usize) -> bool {
         && s[0] | 0x20 == b'h'
         && !s.eq_ignore_ascii_case(b"http")
         && !s.eq_ignore_ascii_case(b"https")
+}
+
+/// A run of digits and dots through `dot` with at least three dots.
+fn dotted_quad_at(b: &[u8], dot: usize) -> bool {
+    let is_part = |c: &u8| c.is_ascii_digit() || *c == b'.';
+    let start = b[..dot]
+        .iter()
+        .rposition(|c| !is_part(c))
+        .map_or(0, |p| p + 1);
+    let end = b[dot..]
+        .iter()
+        .position(|c| !is_part(c))
+        .map_or(b.len(), |p| dot + p);
+    b[start..end].iter().filter(|c| **c == b'.').count() >= 3
+}
+
+/// The bytes before `start` and after `end` are ASCII name characters or
+/// dots: an invisible character hidden inside a host.
+fn in_name(b: &[u8], start: usize, end: usize) -> bool {
+    let part = |c: Option<&u8>| c.is_some_and(|c| c.is_ascii_alphanumeric() || *c == b'.');
+    start > 0 && part(b.get(start - 1)) && part(b.get(end))
+}
+
+/// The character before `i` is an ASCII letter or digit, or a full-width
+/// one (U+FF10..U+FF5A, whose UTF-8 starts with 0xEF).
+fn after_latin(b: &[u8], i: usize) -> bool {
+    (i > 0 && b[i - 1].is_ascii_alphanumeric()) || (i >= 3 && b[i - 3] == 0xEF)
 }
 
 fn starts_with_ci(b: &[u8], prefix: &[u8]) -> bool {
@@ -390,7 +455,7 @@ mod tests {
             trigger("my order hasn't arrived, thanks. See you"),
             Trigger::None
         );
-        assert_eq!(trigger("price 4.99 today"), Trigger::Plain);
+        assert_eq!(trigger("see example.org today"), Trigger::Plain);
         assert_eq!(trigger("see bit.ly/x"), Trigger::Plain);
         assert_eq!(trigger("https://a.com"), Trigger::Plain);
         assert_eq!(trigger("hxxps://a.com"), Trigger::Disguised);
@@ -398,5 +463,13 @@ mod tests {
         assert_eq!(trigger("tinyurl . com"), Trigger::Disguised);
         assert_eq!(trigger("ａ．ｃｏｍ"), Trigger::Disguised);
         assert_eq!(trigger("Привет, где мой заказ?"), Trigger::None);
+        assert_eq!(trigger("it was $49.99, v1.2.3"), Trigger::None);
+        assert_eq!(trigger("cc @brand_ops"), Trigger::None);
+        assert_eq!(trigger("こんにちは。注文？"), Trigger::None);
+        assert_eq!(trigger("👨\u{200d}👩\u{200d}👧 pjs"), Trigger::None);
+        assert_eq!(trigger("go 185.23.4.19/x"), Trigger::Plain);
+        assert_eq!(trigger("jo@example.com"), Trigger::Plain);
+        assert_eq!(trigger("pay\u{200b}pal.com"), Trigger::Disguised);
+        assert_eq!(trigger("example。com"), Trigger::Disguised);
     }
 }
