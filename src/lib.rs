@@ -10,7 +10,9 @@
 //! 1. **canonicalise** the text (`normalize`): NFKC, case folding, invisible
 //!    characters removed, so that disguises do not work;
 //! 2. **extract features** (`features`): the policy's lists, text disguises
-//!    and phrase rules;
+//!    and phrase rules, and links: found in the raw text however they are
+//!    disguised ([`links`]) and judged without any network call (short
+//!    links can be expanded by the caller, see [`LinkExpander`]);
 //! 3. **combine** (`combine`): every hit's weight, summed as log-odds, gives
 //!    the score; the policy's thresholds give the action.
 //!

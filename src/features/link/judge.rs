@@ -6,14 +6,26 @@ use unicode_security::MixedScript;
 use crate::features::Evidence;
 use crate::features::link::domains::{How, to_unicode};
 use crate::features::link::extract::{Link, LinkKind, parse_candidate};
-use crate::features::link::{LinkRules, links};
+use crate::features::link::{LinkExpander, LinkRules, links};
 
 /// Raw text shown in a detail is cut to this many characters.
 const SHOWN_CHARS: usize = 60;
 
+/// Strength of `LINK_SHORTENER` once the caller's expander has said where
+/// the link leads: the target is judged on its own, the shortener hides
+/// nothing any more, and only the habit of shortening remains.
+const EXPANDED_SHORTENER: f64 = 0.3;
+
 /// Adds the evidence of one link that is not the brand's own. `raw` is the
-/// link as written in the message.
-pub(super) fn judge(rules: &LinkRules, link: &Link, raw: &str, evidence: &mut Evidence) {
+/// link as written in the message; `expander` may know where a short link
+/// leads.
+pub(super) fn judge(
+    rules: &LinkRules,
+    link: &Link,
+    raw: &str,
+    expander: Option<&dyn LinkExpander>,
+    evidence: &mut Evidence,
+) {
     judge_host(rules, link, "", evidence);
     if link.obfuscated {
         evidence.push(
@@ -26,28 +38,41 @@ pub(super) fn judge(rules: &LinkRules, link: &Link, raw: &str, evidence: &mut Ev
             ),
         );
     }
-    if link.kind == LinkKind::Url
-        && let Some(short) = rules.shorteners.matching(&link.host)
-    {
-        evidence.push(
+    if link.kind != LinkKind::Url {
+        return;
+    }
+    let Some(short) = rules.shorteners.matching(&link.host) else {
+        return;
+    };
+    let target = expander
+        .and_then(|e| e.expand(&link.url))
+        .and_then(|t| parse_target(&t));
+    match target {
+        Some(target) => {
+            evidence.push(
+                "LINK_SHORTENER",
+                EXPANDED_SHORTENER,
+                format!("link shortened with {short} leads to {}", target.host),
+            );
+            if rules.own.matching(&target.host).is_none() {
+                let via = format!(" (behind {short})");
+                judge_host(rules, &target, &via, evidence);
+            }
+        }
+        None => evidence.push(
             "LINK_SHORTENER",
             1.0,
             format!("link shortened with {short} hides where it leads"),
-        );
+        ),
     }
 }
 
-/// Adds the evidence of where a short link leads, as the caller's expander
-/// reported it. The shortener itself then hides less.
-pub(super) fn judge_target(rules: &LinkRules, short: &Link, target: &str, evidence: &mut Evidence) {
-    let parsed = parse_candidate(target.trim(), LinkKind::Url, target.contains("://"))
-        .or_else(|| links(target).into_iter().next());
-    let Some(target) = parsed else { return };
-    if rules.own.matching(&target.host).is_some() {
-        return;
-    }
-    let via = format!(" (behind {})", short.host);
-    judge_host(rules, &target, &via, evidence);
+/// The expander's answer as a link: a full URL, or failing that the first
+/// link in the text it returned.
+fn parse_target(target: &str) -> Option<Link> {
+    let target = target.trim();
+    parse_candidate(target, LinkKind::Url, target.contains("://"))
+        .or_else(|| links(target).into_iter().next())
 }
 
 fn judge_host(rules: &LinkRules, link: &Link, via: &str, evidence: &mut Evidence) {

@@ -217,13 +217,7 @@ impl LinkRules {
             foreign += 1;
             foreign_urls += usize::from(link.kind == LinkKind::Url);
             let raw = text.get(link.range.clone()).unwrap_or("");
-            judge::judge(self, link, raw, evidence);
-            if let Some(expander) = expander
-                && self.shorteners.matching(&link.host).is_some()
-                && let Some(target) = expander.expand(&link.url)
-            {
-                judge::judge_target(self, link, &target, evidence);
-            }
+            judge::judge(self, link, raw, expander, evidence);
         }
         if foreign == 0 {
             let host = &links[0].host;
@@ -394,6 +388,25 @@ mod tests {
             &mut ev,
         );
         assert!(ev.hits[0].strength < 0.0, "{:?}", ev.hits);
+    }
+
+    #[test]
+    fn an_expanded_short_link_is_judged_by_its_target() {
+        let rules = LinkRules::build(&brand()).unwrap();
+        let text = "see bit.ly/abc";
+        let strength = |pairs: &[(&str, &str)]| {
+            let mut ev = Evidence::default();
+            rules.scan(&Message::new(text), text, Some(&pairs), &mut ev);
+            ev.hits
+                .iter()
+                .map(|h| (h.code, h.strength))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(strength(&[]), [("LINK_SHORTENER", 1.0)]);
+        let own = strength(&[("bit.ly/abc", "https://shop.brand.example/x")]);
+        assert_eq!(own, [("LINK_SHORTENER", 0.3)]);
+        let evil = strength(&[("http://bit.ly/abc", "https://paypa1.com/x")]);
+        assert!(evil.contains(&("LINK_LOOKALIKE_DOMAIN", 1.0)), "{evil:?}");
     }
 
     #[test]
