@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use std::ops::Range;
 
 use linkify::LinkFinder;
+use serde::Serialize;
 use url::{Host, Url};
 
 use crate::features::link::domains::{BARE_TLDS, RESERVED_TLDS};
@@ -23,7 +24,8 @@ use crate::features::link::view::{Trigger, View};
 /// assert!(link.obfuscated);
 /// assert_eq!(link.range, 7..33); // "hxxps://paypa1[.]com/login" in the raw text
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
 pub struct Link {
     /// Where the link is in the raw text, in bytes, as the sender wrote it
     /// (disguises included, trailing punctuation and brackets excluded).
@@ -50,7 +52,8 @@ pub struct Link {
 }
 
 /// What kind of link was found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum LinkKind {
     /// A web address, with or without a scheme.
     Url,
