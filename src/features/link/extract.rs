@@ -11,7 +11,8 @@ use serde::Serialize;
 use url::{Host, Url};
 
 use crate::features::link::domains::{BARE_TLDS, RESERVED_TLDS};
-use crate::features::link::view::{Trigger, View};
+use crate::features::link::trigger::Trigger;
+use crate::features::link::view::View;
 
 /// One link found in a message.
 ///
@@ -312,7 +313,7 @@ fn parse_email(s: &str) -> Option<Link> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::features::link::view::trigger;
+    use crate::features::link::trigger::trigger;
 
     fn urls(text: &str) -> Vec<String> {
         let mut out = Vec::new();

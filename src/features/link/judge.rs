@@ -4,8 +4,8 @@
 use unicode_security::MixedScript;
 
 use crate::features::Evidence;
-use crate::features::link::domains::{How, to_unicode};
 use crate::features::link::extract::{Link, LinkKind, parse_candidate};
+use crate::features::link::lookalike::{How, to_unicode};
 use crate::features::link::{LinkExpander, LinkRules, links};
 
 /// Raw text shown in a detail is cut to this many characters.

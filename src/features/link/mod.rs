@@ -1,17 +1,21 @@
 //! Link evidence: find every link however it is disguised, know where it
 //! points, and judge it without a network call.
 //!
-//! The way a message goes: a one-pass byte [`view::trigger`] decides
+//! The way a message goes: the byte prefilter ([`trigger`]) decides
 //! whether the text can hold a link at all (most DMs stop here); if it
-//! shows disguises, the [`view::View`] undoes them; [`extract`] finds and
-//! normalises the links; [`judge`] turns each into evidence.
+//! shows disguises, the de-obfuscated [`view`] undoes them; [`extract`]
+//! finds and normalises the links; [`judge`] turns each into evidence,
+//! with the built-in lists in [`domains`], the brand index in
+//! [`lookalike`] and what was learned in [`reputation`].
 
 mod domains;
 mod expand;
 mod extract;
 mod judge;
+mod lookalike;
 mod policy;
 mod reputation;
+mod trigger;
 mod view;
 
 use std::cell::RefCell;
@@ -23,8 +27,9 @@ pub use policy::LinkPolicy;
 use crate::Error;
 use crate::features::{CodeInfo, Evidence};
 use crate::message::{Label, Message};
-use domains::{DomainSet, Protected};
+use domains::DomainSet;
 use extract::Finder;
+use lookalike::Protected;
 use reputation::Reputation;
 
 pub(crate) const CODES: &[CodeInfo] = &[
@@ -106,7 +111,7 @@ pub(crate) const CODES: &[CodeInfo] = &[
 /// ```
 pub fn links(text: &str) -> Vec<Link> {
     let mut out = Vec::new();
-    Finder::default().find(text, view::trigger(text), usize::MAX, &mut out);
+    Finder::default().find(text, trigger::trigger(text), usize::MAX, &mut out);
     out
 }
 
@@ -181,8 +186,8 @@ impl LinkRules {
         expander: Option<&dyn LinkExpander>,
         evidence: &mut Evidence,
     ) {
-        let trigger = view::trigger(text);
-        if trigger == view::Trigger::None {
+        let trigger = trigger::trigger(text);
+        if trigger == trigger::Trigger::None {
             return;
         }
         SCRATCH.with(|cell| match cell.try_borrow_mut() {
@@ -198,7 +203,7 @@ impl LinkRules {
         &self,
         msg: &Message<'_>,
         text: &str,
-        trigger: view::Trigger,
+        trigger: trigger::Trigger,
         expander: Option<&dyn LinkExpander>,
         evidence: &mut Evidence,
         scratch: &mut Scratch,
@@ -276,7 +281,7 @@ impl LinkRules {
     /// The links in `text` that go through a link shortener.
     pub fn short_links(&self, text: &str) -> Vec<Link> {
         let mut out = Vec::new();
-        Finder::default().find(text, view::trigger(text), self.max_links, &mut out);
+        Finder::default().find(text, trigger::trigger(text), self.max_links, &mut out);
         out.retain(|l| self.shorteners.matching(&l.host).is_some());
         out
     }
