@@ -6,9 +6,10 @@ use std::sync::Arc;
 use crate::Error;
 use crate::combine::{self, Weights};
 use crate::features::Evidence;
+use crate::features::link::{Link, LinkExpander, LinkRules};
 use crate::features::lists::ListRules;
 use crate::features::text::TextRules;
-use crate::message::Message;
+use crate::message::{Label, Message};
 use crate::normalize::Canonical;
 use crate::policy::Policy;
 use crate::state::{StateSnapshot, Stats, Stream};
@@ -39,6 +40,7 @@ struct Inner {
     lists: ListRules,
     text: TextRules,
     stream: Stream,
+    links: LinkRules,
 }
 
 /// Per-thread buffers reused between messages, so that checking a message
@@ -79,10 +81,10 @@ impl Filter {
     /// Judges one message.
     pub fn check(&self, msg: &Message<'_>) -> Verdict {
         SCRATCH.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut scratch) => self.check_with(msg, &mut scratch),
+            Ok(mut scratch) => self.check_with(msg, &mut scratch, None),
             // Re-entered from the same thread (a caller checking inside a
             // callback of ours cannot happen today, but never panic).
-            Err(_) => self.check_with(msg, &mut Scratch::default()),
+            Err(_) => self.check_with(msg, &mut Scratch::default(), None),
         })
     }
 
@@ -117,7 +119,55 @@ impl Filter {
         self.inner.stream.restore(snapshot)
     }
 
-    fn check_with(&self, msg: &Message<'_>, scratch: &mut Scratch) -> Verdict {
+    /// Judges one message, judging each shortened link also by where the
+    /// caller's `expander` says it leads. Nothing is fetched here: see
+    /// [`LinkExpander`] for the pattern.
+    pub fn check_with_expander(&self, msg: &Message<'_>, expander: &dyn LinkExpander) -> Verdict {
+        SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut scratch) => self.check_with(msg, &mut scratch, Some(expander)),
+            Err(_) => self.check_with(msg, &mut Scratch::default(), Some(expander)),
+        })
+    }
+
+    /// The links in `text` that go through a link shortener (built-in list
+    /// and the policy's), as [`Filter::check_with_expander`] will ask about
+    /// them: what a caller's resolver should expand ahead of time.
+    ///
+    /// ```
+    /// let filter = dmguard::Filter::default();
+    /// let short = filter.short_links("win at bit.ly/3xWin or see example.com");
+    /// assert_eq!(short.len(), 1);
+    /// assert_eq!(short[0].url, "http://bit.ly/3xWin");
+    /// ```
+    pub fn short_links(&self, text: &str) -> Vec<Link> {
+        let text = truncate(text, self.inner.policy.limits.max_text_bytes);
+        self.inner.links.short_links(text)
+    }
+
+    /// Teaches the filter a person's judgement of a message: the domains
+    /// it links to are remembered as seen in spam or in ham
+    /// (`LINK_DOMAIN_REPUTATION`). Takes `&self`: the learned state is
+    /// shared by every clone of the filter.
+    ///
+    /// ```
+    /// use dmguard::{Filter, Label, Message};
+    ///
+    /// let filter = Filter::default();
+    /// filter.learn(&Message::new("free coins at coin-drop.example/x"), Label::Spam);
+    /// let v = filter.check(&Message::new("hi, see coin-drop.example/y"));
+    /// assert!(v.reasons.iter().any(|r| r.code == "LINK_DOMAIN_REPUTATION" && r.weight > 0.0));
+    /// ```
+    pub fn learn(&self, msg: &Message<'_>, label: Label) {
+        let text = truncate(msg.text, self.inner.policy.limits.max_text_bytes);
+        self.inner.links.learn(text, label);
+    }
+
+    fn check_with(
+        &self,
+        msg: &Message<'_>,
+        scratch: &mut Scratch,
+        expander: Option<&dyn LinkExpander>,
+    ) -> Verdict {
         let inner = &*self.inner;
         let Scratch { canon, evidence } = scratch;
         evidence.clear();
@@ -138,6 +188,8 @@ impl Filter {
         canon.canonicalize(text);
         inner.lists.scan(msg, canon, evidence);
         inner.text.scan(canon, evidence);
+        // Links: found in the raw text, where disguises are still visible.
+        inner.links.scan(msg, text, expander, evidence);
 
         // Stream: sender rate and fan-out, campaigns, sender profile.
         inner.stream.observe(msg, canon, evidence);
@@ -183,6 +235,7 @@ impl FilterBuilder {
                 lists: ListRules::build(&policy)?,
                 text: TextRules::build(&policy)?,
                 stream: Stream::new(&policy.stream),
+                links: LinkRules::build(&policy.links)?,
                 weights,
                 policy,
             }),

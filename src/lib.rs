@@ -10,8 +10,11 @@
 //! 1. **canonicalise** the text (`normalize`): NFKC, case folding, invisible
 //!    characters removed, so that disguises do not work;
 //! 2. **extract features** (`features`): the policy's lists, text disguises
-//!    and phrase rules; then the stream (`state`): the sender's rate and
-//!    fan-out, near-duplicate campaigns, the sender's profile;
+//!    and phrase rules, and links: found in the raw text however they are
+//!    disguised ([`links`]) and judged without any network call (short
+//!    links can be expanded by the caller, see [`LinkExpander`]); then the
+//!    stream (`state`): the sender's rate and fan-out, near-duplicate
+//!    campaigns, the sender's profile;
 //! 3. **combine** (`combine`): every hit's weight, summed as log-odds, gives
 //!    the score; the policy's thresholds give the action.
 //!
@@ -69,6 +72,7 @@ mod verdict;
 pub struct ReadmeDoctests;
 
 pub use error::Error;
+pub use features::link::{Link, LinkExpander, LinkKind, LinkPolicy, links};
 #[doc(hidden)]
 pub use features::text::TextBench;
 pub use features::{CodeInfo, all_codes as reason_codes};

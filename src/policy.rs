@@ -6,6 +6,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
+use crate::features::link::LinkPolicy;
 use crate::state::StreamPolicy;
 
 /// How a filter judges messages: configuration as data.
@@ -55,6 +56,9 @@ pub struct Policy {
     /// evidence (the `[stream]` table).
     #[serde(default)]
     pub stream: StreamPolicy,
+    /// How links are judged: the brand's own domains, extra lists, caps.
+    #[serde(default)]
+    pub links: LinkPolicy,
 }
 
 /// Allow or deny lists.
@@ -100,6 +104,7 @@ impl Default for Policy {
             deny: Lists::default(),
             limits: Limits::default(),
             stream: StreamPolicy::default(),
+            links: LinkPolicy::default(),
         }
     }
 }
@@ -187,6 +192,9 @@ impl Policy {
                     ));
                 }
             }
+        }
+        if let Some((value, message)) = self.links.problem() {
+            return Err(Error::policy(at(&value), message));
         }
         if self.limits.max_text_bytes == 0 {
             return Err(Error::policy(

@@ -6,6 +6,7 @@
 //! turns strength into log-odds comes from the code's default, the trained
 //! model or the policy, and is applied in [`crate::combine`].
 
+pub(crate) mod link;
 pub(crate) mod lists;
 pub(crate) mod rate;
 pub(crate) mod sender;
@@ -34,6 +35,7 @@ pub fn all_codes() -> impl Iterator<Item = &'static CodeInfo> {
         .iter()
         .chain(rate::CODES)
         .chain(sender::CODES)
+        .chain(link::CODES.iter())
         .chain(crate::combine::CODES.iter())
 }
 

@@ -18,8 +18,8 @@ mod leet;
 mod lookalike;
 mod phrase;
 
-use chars::{has_no_case, is_invisible, is_nfkc, simple_lower};
-pub(crate) use chars::{invisible_name, is_word_char, warm_up};
+use chars::{has_no_case, is_nfkc, simple_lower};
+pub(crate) use chars::{invisible_name, is_invisible, is_word_char, warm_up};
 
 use unicode_normalization::UnicodeNormalization;
 
