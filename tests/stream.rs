@@ -231,6 +231,33 @@ fn a_fresh_account_complaining_is_not_flagged_for_its_profile() {
     assert!(!flagged(&v), "{:?}", v.reasons);
 }
 
+/// Regression: a one-day-old account with a lopsided following pasted the
+/// brand's shop link during a surge, and the link's first-contact evidence
+/// stacked on the profile evidence up to review (the built-in policy does
+/// not know the brand's domain).
+#[test]
+fn a_fresh_account_pasting_a_shop_link_is_not_flagged_for_its_profile() {
+    let filter = Filter::default();
+    let profile = SenderProfile {
+        account_age_days: Some(1),
+        followers: Some(0),
+        following: Some(649),
+        ..SenderProfile::default()
+    };
+    let dm = Dm::new(
+        T0,
+        "new_customer".into(),
+        "brand_01",
+        "good morning my order #989613 hasn't arrived yet, can you check what is going on \
+         https://shop.brand.example/orders/989613"
+            .into(),
+        profile,
+    );
+    let v = dm.check(&filter);
+    assert!(v.reason("LINK_FIRST_CONTACT").is_some(), "{:?}", v.reasons);
+    assert!(!flagged(&v), "{:?}", v.reasons);
+}
+
 #[test]
 fn a_fanout_bot_is_flagged_from_its_fourth_message() {
     let filter = Filter::default();
