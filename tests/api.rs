@@ -165,3 +165,13 @@ proptest! {
         prop_assert!((0.0..=1.0).contains(&v.score));
     }
 }
+
+#[test]
+fn the_readme_policy_example_is_a_valid_policy() {
+    let readme = include_str!("../README.md");
+    let start = readme.find("```toml\n").expect("README has a TOML example") + 8;
+    let end = start + readme[start..].find("```").unwrap();
+    let policy = Policy::from_toml_str(&readme[start..end]).unwrap();
+    assert_eq!(policy.links.own_domains, ["brand.example"]);
+    Filter::new(policy).unwrap();
+}
