@@ -7,8 +7,14 @@ use crate::features::{CodeInfo, Evidence};
 use crate::policy::Policy;
 use crate::verdict::{Action, Reason, Verdict};
 
-/// Codes that come from the policy's own allow and deny lists.
+/// Codes that come from the pipeline itself and from the policy's own allow
+/// and deny lists.
 pub(crate) const CODES: &[CodeInfo] = &[
+    CodeInfo {
+        code: "TEXT_TRUNCATED",
+        default_weight: 0.25,
+        summary: "the text is longer than the policy's max_text_bytes; only its start was examined",
+    },
     CodeInfo {
         code: "POLICY_ALLOW_SENDER",
         default_weight: -12.0,

@@ -7,11 +7,13 @@ use crate::Error;
 use crate::classifier::{self, Classifier, Model};
 use crate::combine::{self, Weights};
 use crate::features::Evidence;
+use crate::features::link::{Link, LinkExpander, LinkRules};
 use crate::features::lists::ListRules;
 use crate::features::text::TextRules;
 use crate::message::{Label, Message};
 use crate::normalize::Canonical;
 use crate::policy::Policy;
+use crate::state::{StateSnapshot, Stats, Stream};
 use crate::verdict::Verdict;
 
 /// Scores direct messages: allow, review or block, and why.
@@ -38,6 +40,8 @@ struct Inner {
     weights: Weights,
     lists: ListRules,
     text: TextRules,
+    stream: Stream,
+    links: LinkRules,
     /// The trained text classifier and the combination it was fitted
     /// with; `None` for a rules-only filter.
     model: Option<(Classifier, Model)>,
@@ -78,31 +82,6 @@ impl Filter {
         &self.inner.policy
     }
 
-    /// Teaches the text classifier that this message is spam or ham, for
-    /// example from a moderator's "spam / not spam" click. The change is
-    /// immediate and safe while other threads check: the next check sees
-    /// it. Does nothing on a filter built
-    /// [`without_model`](FilterBuilder::without_model).
-    ///
-    /// ```
-    /// use dmguard::{Filter, Label, Message};
-    ///
-    /// let filter = Filter::default();
-    /// let msg = Message::new("grab the zorblax deal at zorblax dot shop");
-    /// let before = filter.check(&msg).score;
-    /// filter.learn(&msg, Label::Spam);
-    /// assert!(filter.check(&msg).score > before);
-    /// ```
-    pub fn learn(&self, msg: &Message<'_>, label: Label) {
-        let Some((classifier, _)) = &self.inner.model else {
-            return;
-        };
-        let text = truncate(msg.text, self.inner.policy.limits.max_text_bytes);
-        let mut canon = Canonical::default();
-        canon.canonicalize(text);
-        classifier.learn(&canon.text, label == Label::Spam, msg.id);
-    }
-
     /// Takes back what [`Filter::learn`] did for the message with this id
     /// (a moderator's mistaken click); false when no message with this id
     /// was learned, or it was learned so long ago that it was forgotten
@@ -141,47 +120,162 @@ impl Filter {
     /// combination fit.
     pub(crate) fn rule_evidence(&self, msg: &Message<'_>, out: &mut Vec<(&'static str, f64)>) {
         let mut scratch = Scratch::default();
-        let text = truncate(msg.text, self.inner.policy.limits.max_text_bytes);
-        scratch.canon.canonicalize(text);
-        self.scan_rules(msg, &mut scratch);
+        self.scan_rules(msg, &mut scratch, None);
         out.clear();
         out.extend(scratch.evidence.hits.iter().map(|h| (h.code, h.strength)));
     }
 
-    fn scan_rules(&self, msg: &Message<'_>, scratch: &mut Scratch) {
+    /// Every family of evidence except the classifier, into a cleared
+    /// scratch; leaves the canonical text in `scratch.canon`.
+    fn scan_rules(
+        &self,
+        msg: &Message<'_>,
+        scratch: &mut Scratch,
+        expander: Option<&dyn LinkExpander>,
+    ) {
+        let inner = &*self.inner;
         let Scratch { canon, evidence } = scratch;
-        self.inner.lists.scan(msg, canon, evidence);
-        self.inner.text.scan(canon, evidence);
+        evidence.clear();
+        let text = truncate(msg.text, inner.policy.limits.max_text_bytes);
+        if text.len() < msg.text.len() {
+            evidence.push(
+                "TEXT_TRUNCATED",
+                1.0,
+                format!(
+                    "only the first {} of {} bytes were examined",
+                    text.len(),
+                    msg.text.len()
+                ),
+            );
+        }
+
+        // Text: canonical forms, disguises, phrase rules, the policy's lists.
+        canon.canonicalize(text);
+        inner.lists.scan(msg, canon, evidence);
+        inner.text.scan(canon, evidence);
+        // Links: found in the raw text, where disguises are still visible.
+        inner.links.scan(msg, text, expander, evidence);
+
+        // Stream: sender rate and fan-out, campaigns, sender profile.
+        inner.stream.observe(msg, canon, evidence);
     }
 
     /// Judges one message.
     pub fn check(&self, msg: &Message<'_>) -> Verdict {
         SCRATCH.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut scratch) => self.check_with(msg, &mut scratch),
+            Ok(mut scratch) => self.check_with(msg, &mut scratch, None),
             // Re-entered from the same thread (a caller checking inside a
             // callback of ours cannot happen today, but never panic).
-            Err(_) => self.check_with(msg, &mut Scratch::default()),
+            Err(_) => self.check_with(msg, &mut Scratch::default(), None),
         })
     }
 
-    fn check_with(&self, msg: &Message<'_>, scratch: &mut Scratch) -> Verdict {
-        let inner = &*self.inner;
-        scratch.evidence.clear();
-        let text = truncate(msg.text, inner.policy.limits.max_text_bytes);
+    /// What the stream state holds and has evicted.
+    pub fn stats(&self) -> Stats {
+        self.inner.stream.stats()
+    }
 
-        // Text: canonical forms, disguises, phrase rules, the policy's lists.
-        scratch.canon.canonicalize(text);
-        self.scan_rules(msg, scratch);
+    /// A copy of the stream state (senders' windows, running campaigns),
+    /// for [`Filter::restore_state`] after a restart.
+    ///
+    /// ```
+    /// use dmguard::{Filter, Message};
+    ///
+    /// let filter = Filter::default();
+    /// filter.check(&Message::new("hi").with_sender("u1").with_timestamp_ms(1_750_000_000_000));
+    /// let mut bytes = Vec::new();
+    /// filter.snapshot_state().to_writer(&mut bytes)?;
+    ///
+    /// let restarted = Filter::default();
+    /// restarted.restore_state(&dmguard::StateSnapshot::from_reader(&bytes[..])?)?;
+    /// assert_eq!(restarted.stats().senders, 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn snapshot_state(&self) -> StateSnapshot {
+        self.inner.stream.snapshot()
+    }
+
+    /// Adds a snapshot's senders and campaigns to this filter's stream
+    /// state. Fails only on a snapshot from an unsupported version.
+    pub fn restore_state(&self, snapshot: &StateSnapshot) -> Result<(), Error> {
+        self.inner.stream.restore(snapshot)
+    }
+
+    /// Judges one message, judging each shortened link also by where the
+    /// caller's `expander` says it leads. Nothing is fetched here: see
+    /// [`LinkExpander`] for the pattern.
+    pub fn check_with_expander(&self, msg: &Message<'_>, expander: &dyn LinkExpander) -> Verdict {
+        SCRATCH.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut scratch) => self.check_with(msg, &mut scratch, Some(expander)),
+            Err(_) => self.check_with(msg, &mut Scratch::default(), Some(expander)),
+        })
+    }
+
+    /// The links in `text` that go through a link shortener (built-in list
+    /// and the policy's), as [`Filter::check_with_expander`] will ask about
+    /// them: what a caller's resolver should expand ahead of time.
+    ///
+    /// ```
+    /// let filter = dmguard::Filter::default();
+    /// let short = filter.short_links("win at bit.ly/3xWin or see example.com");
+    /// assert_eq!(short.len(), 1);
+    /// assert_eq!(short[0].url, "http://bit.ly/3xWin");
+    /// ```
+    pub fn short_links(&self, text: &str) -> Vec<Link> {
+        let text = truncate(text, self.inner.policy.limits.max_text_bytes);
+        self.inner.links.short_links(text)
+    }
+
+    /// Teaches the filter a person's judgement of a message, for example
+    /// from a moderator's "spam / not spam" click: the text classifier
+    /// moves its weights towards the label (unless the filter was built
+    /// [`without_model`](FilterBuilder::without_model)), and the domains
+    /// the message links to are remembered as seen in spam or in ham
+    /// (`LINK_DOMAIN_REPUTATION`). Takes `&self` and is safe while other
+    /// threads check: the learned state is shared by every clone of the
+    /// filter, and the next check sees it.
+    ///
+    /// ```
+    /// use dmguard::{Filter, Label, Message};
+    ///
+    /// let filter = Filter::default();
+    /// filter.learn(&Message::new("free coins at coin-drop.example/x"), Label::Spam);
+    /// let v = filter.check(&Message::new("hi, see coin-drop.example/y"));
+    /// assert!(v.reasons.iter().any(|r| r.code == "LINK_DOMAIN_REPUTATION" && r.weight > 0.0));
+    ///
+    /// let msg = Message::new("grab the zorblax deal today");
+    /// let before = filter.check(&msg).score;
+    /// filter.learn(&msg, Label::Spam);
+    /// assert!(filter.check(&msg).score > before);
+    /// ```
+    pub fn learn(&self, msg: &Message<'_>, label: Label) {
+        let text = truncate(msg.text, self.inner.policy.limits.max_text_bytes);
+        self.inner.links.learn(text, label);
+        if let Some((classifier, _)) = &self.inner.model {
+            let mut canon = Canonical::default();
+            canon.canonicalize(text);
+            classifier.learn(&canon.text, label == Label::Spam, msg.id);
+        }
+    }
+
+    fn check_with(
+        &self,
+        msg: &Message<'_>,
+        scratch: &mut Scratch,
+        expander: Option<&dyn LinkExpander>,
+    ) -> Verdict {
+        let inner = &*self.inner;
+        self.scan_rules(msg, scratch, expander);
 
         // The trained classifier, on the canonical text.
-        if let Some((clf, _)) = &inner.model {
+        if let Some((clf, model)) = &inner.model {
             let score = clf.score(&scratch.canon.text);
             // No word, no evidence: emoji-only or symbol-only messages are
-            // judged by the other families.
+            // judged by the other families. A zero strength adds no reason.
             if score.features > 0 {
                 scratch.evidence.push(
                     classifier::CODE,
-                    f64::from(score.logit),
+                    classifier::strength(score.evidence, model.classifier_offset),
                     classifier::detail(&score),
                 );
             }
@@ -264,7 +358,11 @@ impl FilterBuilder {
             // The live weights sit in the classifier; the kept model holds
             // only the settings and the combination.
             let fitted = std::mem::take(&mut m.fitted);
-            let combination = (weights.get(classifier::CODE), weights.bias);
+            let combination = (
+                weights.get(classifier::CODE),
+                weights.bias,
+                m.classifier_offset,
+            );
             let clf = Classifier::from_fitted(m.bits, fitted, m.online_rate, m.l2, combination);
             (clf, m)
         });
@@ -272,6 +370,8 @@ impl FilterBuilder {
             inner: Arc::new(Inner {
                 lists: ListRules::build(&policy)?,
                 text: TextRules::build(&policy)?,
+                stream: Stream::new(&policy.stream),
+                links: LinkRules::build(&policy.links)?,
                 weights,
                 policy,
                 model,

@@ -10,7 +10,11 @@
 //! 1. **canonicalise** the text (`normalize`): NFKC, case folding, invisible
 //!    characters removed, so that disguises do not work;
 //! 2. **extract features** (`features`): the policy's lists, text disguises
-//!    and phrase rules;
+//!    and phrase rules, and links: found in the raw text however they are
+//!    disguised ([`links`]) and judged without any network call (short
+//!    links can be expanded by the caller, see [`LinkExpander`]); then the
+//!    stream (`state`): the sender's rate and fan-out, near-duplicate
+//!    campaigns, the sender's profile;
 //! 3. **classify** (`classifier`): a trained linear model over hashed words,
 //!    word pairs and character n-grams gives its log-odds of spam
 //!    ([`Model`]; the built-in one was trained on the SMS Spam Collection,
@@ -46,7 +50,11 @@
 //! ## Performance
 //!
 //! Rules compile once when the filter is built; checking reuses per-thread
-//! buffers. See `benches/` and `examples/throughput.rs`.
+//! buffers. The stream state is split into mutex-protected shards, bounded
+//! by [`StreamPolicy::max_senders`] and [`StreamPolicy::max_fingerprints`]
+//! (64 bytes per sender, 120 per fingerprint band), and can be saved and
+//! restored with [`Filter::snapshot_state`] / [`Filter::restore_state`]. See
+//! `benches/` and `examples/simulate.rs`.
 //!
 //! ## Crate features
 //!
@@ -66,13 +74,23 @@ mod filter;
 mod message;
 mod normalize;
 mod policy;
+mod state;
 mod verdict;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
 
 pub use classifier::{Learner, Model, TrainOptions};
 pub use error::Error;
 pub use eval::{CaughtAt, Confusion, Evaluation, HAM_FLAGGED_CEILINGS, ReasonRate, Report};
+pub use features::link::{Link, LinkExpander, LinkKind, LinkPolicy, links};
+#[doc(hidden)]
+pub use features::text::TextBench;
 pub use features::{CodeInfo, all_codes as reason_codes};
 pub use filter::{Filter, FilterBuilder};
 pub use message::{Label, Message, SenderProfile};
 pub use policy::{Limits, Lists, Policy};
+pub use state::{StateSnapshot, Stats, StreamPolicy};
 pub use verdict::{Action, Reason, Verdict};

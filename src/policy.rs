@@ -6,6 +6,8 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
+use crate::features::link::LinkPolicy;
+use crate::state::StreamPolicy;
 
 /// How a filter judges messages: configuration as data.
 ///
@@ -50,6 +52,13 @@ pub struct Policy {
     pub deny: Lists,
     /// Caps on the work done per message.
     pub limits: Limits,
+    /// Windows, thresholds and caps of the rate, campaign and sender
+    /// evidence (the `[stream]` table).
+    #[serde(default)]
+    pub stream: StreamPolicy,
+    /// How links are judged: the brand's own domains, extra lists, caps.
+    #[serde(default)]
+    pub links: LinkPolicy,
 }
 
 /// Allow or deny lists.
@@ -94,6 +103,8 @@ impl Default for Policy {
             allow: Lists::default(),
             deny: Lists::default(),
             limits: Limits::default(),
+            stream: StreamPolicy::default(),
+            links: LinkPolicy::default(),
         }
     }
 }
@@ -182,13 +193,18 @@ impl Policy {
                 }
             }
         }
+        if let Some((value, message)) = self.links.problem() {
+            return Err(Error::policy(at(&value), message));
+        }
         if self.limits.max_text_bytes == 0 {
             return Err(Error::policy(
                 at("max_text_bytes"),
                 "limits.max_text_bytes must be at least 1",
             ));
         }
-        Ok(())
+        self.stream
+            .validate()
+            .map_err(|e| Error::policy(at("[stream]"), e.to_string()))
     }
 }
 

@@ -5,19 +5,20 @@
 
 use dmguard::{Filter, Label, Message};
 
-/// Romance scams: an SMS-trained model has never seen one.
+/// A fake charity appeal: neither the phrase rules nor the SMS-trained
+/// classifier know it.
 const TEACH: &[&str] = &[
-    "hello dear, i saw your profile and you are so beautiful, i am a widower looking for love",
-    "hi sweetheart, i am an engineer on an oil rig, i want a serious relationship with you",
-    "dear, your smile is beautiful, i am a lonely widower and i want to know you more",
-    "hello beautiful, i am a soldier on mission abroad, can we be friends and talk on whatsapp",
-    "my dear, god brought me to your profile, i am a widower with one daughter",
+    "please donate to our stray cat shelter, every pound feeds a kitten, send to our paypal pool",
+    "our stray cat shelter needs your help, donate any amount to the paypal pool today",
+    "the stray cat shelter fundraiser needs donors, paypal pool open now",
+    "kittens at our shelter are starving, donate to the paypal pool and share",
+    "urgent appeal from the stray cat shelter: donations to our paypal pool save lives",
 ];
 
 const LATER: &[&str] = &[
-    "hello dear, you are so beautiful, i am a widower and i want to know you",
-    "hello beautiful, i am a lonely widower and a soldier abroad, let us talk on whatsapp",
-    "dear, i saw your profile, i am an engineer working on an oil rig and looking for love",
+    "donate to the stray cat shelter paypal pool, the kittens need you",
+    "our cat shelter appeal: every donation to the paypal pool feeds a stray",
+    "stray kittens need food, please send a donation to our shelter paypal pool",
 ];
 
 const HAM: &[&str] = &[
@@ -26,6 +27,7 @@ const HAM: &[&str] = &[
     "can i change the size on my order? it's the blue jacket",
     "the app keeps logging me out, can you help?",
     "do you ship to portugal? and how long does it take",
+    "hi, do you still sell the cat food bowls? my kitten broke one",
 ];
 
 fn fixture_ham() -> Vec<String> {
@@ -69,11 +71,11 @@ fn a_new_spam_family_is_learned_from_a_handful_of_examples() {
         );
     }
     // Customers' messages stay allowed (those the model already allowed
-    // with a margin) and no ham moves by more than 0.1.
+    // with a margin, below 0.4) and no ham moves by more than 0.2.
     let mut problems = Vec::new();
     for (text, &was) in hams.iter().zip(&before) {
         let v = filter.check(&Message::new(text));
-        if (v.score - was).abs() > 0.1 || (was < 0.4 && v.is_flagged()) {
+        if (v.score - was).abs() > 0.2 || (was < 0.4 && v.is_flagged()) {
             problems.push(format!("{was:.3} → {:.3} {text}", v.score));
         }
     }
@@ -166,6 +168,10 @@ fn unlearning_by_id_takes_a_family_back() {
 
 #[test]
 fn a_filter_debug_prints_a_summary_not_the_weights() {
-    let text = format!("{:?}", Filter::default());
-    assert!(text.len() < 20_000, "{} bytes", text.len());
+    let with_model = format!("{:?}", Filter::default()).len();
+    let without = format!("{:?}", Filter::builder().without_model().build().unwrap()).len();
+    assert!(
+        with_model < without + 2_000,
+        "{with_model} vs {without} bytes"
+    );
 }

@@ -49,6 +49,9 @@ pub struct Model {
     pub(crate) online_rate: f32,
     pub(crate) l2: f32,
     pub(crate) fitted: Fitted,
+    /// Classifier evidence below which the classifier's hit has no
+    /// strength (see `classifier::strength`).
+    pub(crate) classifier_offset: f32,
     /// Fitted weight per reason code, and the fitted bias.
     pub(crate) combination: Vec<(String, f64)>,
     pub(crate) combination_bias: Option<f64>,
@@ -131,6 +134,7 @@ impl Model {
         p.extend_from_slice(&self.online_rate.to_le_bytes());
         p.extend_from_slice(&self.l2.to_le_bytes());
         p.extend_from_slice(&self.fitted.bias.to_le_bytes());
+        p.extend_from_slice(&self.classifier_offset.to_le_bytes());
         let entries: Vec<usize> = (0..self.fitted.weights.len())
             .filter(|&j| self.fitted.weights[j] != 0.0 || self.fitted.sq_grad[j] != 0.0)
             .collect();
@@ -248,6 +252,10 @@ fn parse_payload(payload: &[u8]) -> Result<Model, Error> {
     let online_rate = r.finite_f32("online learning rate")?;
     let l2 = r.finite_f32("l2")?;
     let bias = r.finite_f32("bias")?;
+    let classifier_offset = r.finite_f32("classifier offset")?;
+    if classifier_offset < 0.0 {
+        return Err(Error::model("corrupt: negative classifier offset"));
+    }
     let size = 1usize << bits;
     let count = r.u32("weight count")? as usize;
     if count > size || count.saturating_mul(12) > r.remaining() {
@@ -302,6 +310,7 @@ fn parse_payload(payload: &[u8]) -> Result<Model, Error> {
             weights,
             sq_grad,
         },
+        classifier_offset,
         combination,
         combination_bias,
     })
@@ -396,6 +405,7 @@ mod tests {
                 weights,
                 sq_grad,
             },
+            classifier_offset: 0.5,
             combination: vec![
                 ("CLASSIFIER_TEXT".into(), 0.9),
                 ("TEXT_ZERO_WIDTH".into(), 1.2),
@@ -484,7 +494,7 @@ mod tests {
         assert!(err(&huge_table).contains("table size"));
         let nan_bias = reseal(&|p| p[12..16].copy_from_slice(&f32::NAN.to_le_bytes()));
         assert!(err(&nan_bias).contains("not finite"));
-        let bad_index = reseal(&|p| p[20..24].copy_from_slice(&9999u32.to_le_bytes()));
+        let bad_index = reseal(&|p| p[24..28].copy_from_slice(&9999u32.to_le_bytes()));
         assert!(err(&bad_index).contains("weight index"));
         let extra = reseal(&|p| p.push(7));
         assert!(err(&extra).contains("left over"));

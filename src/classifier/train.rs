@@ -75,19 +75,31 @@ impl Model {
             rules.rule_evidence(msg, &mut evidence);
             rows.push(evidence.clone());
         }
-        let (combination, mut combination_bias) = fit_combination(&rows, &out_of_fold, &labels)?;
-        if let Some(prior) = options.spam_prior {
-            // Prior shift (Saerens et al., 2002): the fitted bias carries the
-            // training set's share of spam; move it to the traffic's.
-            let spam = labels.iter().filter(|&&s| s).count() as f64;
-            let share = spam / labels.len() as f64;
-            combination_bias += logit(prior) - logit(share);
-        }
+        let (combination, fitted_bias) = fit_combination(&rows, &out_of_fold, &labels)?;
+        let classifier_weight = combination[0].1;
+        let (combination_bias, classifier_offset) = match options.spam_prior {
+            None => (fitted_bias, 0.0),
+            Some(prior) => {
+                // Prior shift (Saerens et al., 2002): the fitted bias carries
+                // the training set's share of spam; move it to the inbox's.
+                let spam = labels.iter().filter(|&&s| s).count() as f64;
+                let share = spam / labels.len() as f64;
+                let shifted = fitted_bias + logit(prior) - logit(share);
+                // Keep the inbox's no-evidence odds as the bias, which the
+                // rules' weights were set against, and let the classifier
+                // start counting where the shifted fit rises above them:
+                // bias + w·(e − offset) = shifted + w·e from there on.
+                let bias = logit(prior);
+                let offset = ((bias - shifted) / classifier_weight).max(0.0);
+                (bias, offset as f32)
+            }
+        };
         Ok(Model {
             bits: options.table_bits,
             online_rate: options.online_rate,
             l2: options.l2,
             fitted,
+            classifier_offset,
             combination,
             combination_bias: Some(combination_bias),
         })
@@ -156,7 +168,8 @@ fn out_of_fold_logits(vectors: &[Vector], labels: &[bool], o: &TrainOptions) -> 
             .collect();
         let model = learner::fit(&train, o);
         for i in (0..vectors.len()).filter(|&i| fold[i] == f) {
-            out[i] = f64::from(dot(&model, &vectors[i]));
+            // Evidence beyond the prior, as the filter's hit carries it.
+            out[i] = super::strength(dot(&model, &vectors[i]) - model.bias, 0.0);
         }
     }
     out
@@ -171,9 +184,9 @@ pub(crate) fn dot(model: &Fitted, x: &Vector) -> f32 {
 }
 
 /// Logistic regression of the label on the classifier's out-of-fold
-/// log-odds and each rule code's strength. Signs are kept to the code's
-/// meaning (a spam rule never becomes evidence for ham because it
-/// correlates with something in this corpus) and magnitudes are clipped.
+/// log-odds and each rule code's strength. Each rule's weight stays between
+/// its default and twice it, so its sign keeps the code's meaning and no
+/// rule is weakened by a corpus it was not written for.
 fn fit_combination(
     rows: &[Vec<(&'static str, f64)>],
     classifier: &[f64],
@@ -224,12 +237,14 @@ fn fit_combination(
         let default = crate::features::all_codes()
             .find(|i| i.code == *code)
             .map_or(0.0, |i| i.default_weight);
-        let limit = 2.0 * default.abs().max(1.0);
-        let w = if default >= 0.0 {
-            w.clamp(0.0, limit)
-        } else {
-            w.clamp(-limit, 0.0)
-        };
+        // Between the rule's default and twice it: the corpus may make a
+        // rule count more but not less. On SMS the classifier already
+        // carries what most DM rules catch, so their fitted weights
+        // collapse toward zero, while in a brand inbox (romance, jobs,
+        // off-platform lures) the rules are what flags the spam the
+        // classifier never saw.
+        let (lo, hi) = (default, 2.0 * default);
+        let w = w.clamp(lo.min(hi), lo.max(hi));
         out.push((code.to_string(), w));
     }
     let bias = if bias.is_finite() {

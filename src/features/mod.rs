@@ -6,7 +6,10 @@
 //! turns strength into log-odds comes from the code's default, the trained
 //! model or the policy, and is applied in [`crate::combine`].
 
+pub(crate) mod link;
 pub(crate) mod lists;
+pub(crate) mod rate;
+pub(crate) mod sender;
 pub(crate) mod text;
 
 /// A reason code with its default weight and a one-line meaning.
@@ -30,6 +33,9 @@ pub struct CodeInfo {
 pub fn all_codes() -> impl Iterator<Item = &'static CodeInfo> {
     text::CODES
         .iter()
+        .chain(rate::CODES)
+        .chain(sender::CODES)
+        .chain(link::CODES.iter())
         .chain(crate::classifier::CODES.iter())
         .chain(crate::combine::CODES.iter())
 }

@@ -1,0 +1,223 @@
+//! Scores a JSON-lines stream of DMs: one verdict line per input line, in
+//! order, in constant memory.
+//!
+//! ```text
+//! cargo run --release --example score -- [--policy FILE] [FILE]
+//! ```
+//!
+//! Reads FILE, or standard input when FILE is absent or `-`. Each input line
+//! is an object with a `text` and optionally `id`, `ts` (event time, ms),
+//! `sender`, `recipient` and `sender_profile`; other fields are ignored.
+//! Each output line is `{"id", "score", "action", "reasons"}`, or
+//! `{"line", "error"}` for a line that could not be scored. Exit status: 0
+//! when every line was scored, 2 when any was rejected, 1 when the run could
+//! not start (bad policy, unreadable file).
+
+use std::borrow::Cow;
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
+use std::process::ExitCode;
+
+use dmguard::{Filter, Message, Policy, SenderProfile, Verdict};
+use serde::{Deserialize, Serialize};
+
+/// One input line; borrowed where the JSON has no escapes.
+#[derive(Deserialize)]
+struct Input<'a> {
+    #[serde(default)]
+    id: Option<serde_json::Value>,
+    #[serde(default)]
+    ts: Option<i64>,
+    #[serde(default, borrow)]
+    sender: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    recipient: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    text: Cow<'a, str>,
+    #[serde(default)]
+    sender_profile: Option<SenderProfile>,
+}
+
+#[derive(Serialize)]
+struct Output<'a> {
+    id: Option<&'a serde_json::Value>,
+    score: f64,
+    action: &'static str,
+    reasons: &'a [dmguard::Reason],
+}
+
+#[derive(Serialize)]
+struct Rejected<'a> {
+    line: u64,
+    error: &'a str,
+}
+
+struct Args {
+    policy: Option<String>,
+    input: Option<String>,
+}
+
+fn parse_args() -> Result<Args, String> {
+    let mut args = Args {
+        policy: None,
+        input: None,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--policy" => args.policy = Some(it.next().ok_or("--policy needs a file")?),
+            "-h" | "--help" => return Err(String::new()),
+            "-" => args.input = None,
+            flag if flag.starts_with("--") => return Err(format!("unknown flag {flag}")),
+            _ if args.input.is_some() => return Err("give at most one input file".into()),
+            file => args.input = Some(file.to_string()),
+        }
+    }
+    Ok(args)
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(args) => args,
+        Err(e) => {
+            if !e.is_empty() {
+                eprintln!("score: {e}");
+            }
+            eprintln!("usage: score [--policy FILE] [FILE]");
+            return ExitCode::from(1);
+        }
+    };
+    match run(&args) {
+        Ok((scored, rejected)) => {
+            eprintln!("score: {scored} scored, {rejected} rejected");
+            if rejected == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(2)
+            }
+        }
+        Err(e) => {
+            eprintln!("score: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(args: &Args) -> Result<(u64, u64), Box<dyn std::error::Error>> {
+    let policy = match &args.policy {
+        Some(path) => Policy::from_path(path)?,
+        None => Policy::default(),
+    };
+    let filter = Filter::new(policy)?;
+    let reader: Box<dyn Read> = match &args.input {
+        Some(path) => Box::new(std::fs::File::open(path).map_err(|e| format!("{path}: {e}"))?),
+        None => Box::new(io::stdin().lock()),
+    };
+    let mut reader = BufReader::with_capacity(1 << 16, reader);
+    let mut out = BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    let (mut scored, mut rejected) = (0u64, 0u64);
+    let mut line = Vec::with_capacity(1024);
+    let mut number = 0u64;
+    loop {
+        let complete = match read_line_capped(&mut reader, &mut line)? {
+            None => break,
+            Some(complete) => complete,
+        };
+        number += 1;
+        let bytes = trim_line_end(&line);
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        let result = if complete {
+            score_line(&filter, bytes)
+        } else {
+            Err(format!("line longer than {MAX_LINE_BYTES} bytes"))
+        };
+        match result {
+            Ok((input, verdict)) => {
+                scored += 1;
+                write_verdict(&mut out, &input, &verdict)?;
+            }
+            Err(error) => {
+                rejected += 1;
+                serde_json::to_writer(
+                    &mut out,
+                    &Rejected {
+                        line: number,
+                        error: &error,
+                    },
+                )?;
+            }
+        }
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    Ok((scored, rejected))
+}
+
+fn score_line<'a>(filter: &Filter, bytes: &'a [u8]) -> Result<(Input<'a>, Verdict), String> {
+    let text = std::str::from_utf8(bytes)
+        .map_err(|e| format!("not UTF-8: invalid byte at offset {}", e.valid_up_to()))?;
+    let input: Input<'a> = serde_json::from_str(text).map_err(|e| format!("not a DM: {e}"))?;
+    let msg = Message {
+        text: &input.text,
+        id: input.id.as_ref().and_then(|v| v.as_str()),
+        timestamp_ms: input.ts,
+        sender: input.sender.as_deref(),
+        recipient: input.recipient.as_deref(),
+        profile: input.sender_profile,
+    };
+    let verdict = filter.check(&msg);
+    Ok((input, verdict))
+}
+
+fn write_verdict(out: &mut impl Write, input: &Input<'_>, verdict: &Verdict) -> io::Result<()> {
+    let output = Output {
+        id: input.id.as_ref(),
+        score: (verdict.score * 10_000.0).round() / 10_000.0,
+        action: verdict.action.as_str(),
+        reasons: &verdict.reasons,
+    };
+    serde_json::to_writer(&mut *out, &output).map_err(io::Error::other)
+}
+
+/// Longest input line read into memory; the rest of a longer line is skipped
+/// so that memory stays bounded whatever the input.
+const MAX_LINE_BYTES: usize = 16 << 20;
+
+/// Reads one line into `line` (without keeping more than
+/// [`MAX_LINE_BYTES`]). `None` at the end of input; `Some(false)` when the
+/// line was too long and was cut.
+fn read_line_capped(reader: &mut impl BufRead, line: &mut Vec<u8>) -> io::Result<Option<bool>> {
+    line.clear();
+    let mut seen_any = false;
+    let mut complete = true;
+    loop {
+        let buf = reader.fill_buf()?;
+        if buf.is_empty() {
+            return Ok(seen_any.then_some(complete));
+        }
+        seen_any = true;
+        let (chunk, found) = match memchr::memchr(b'\n', buf) {
+            Some(i) => (&buf[..=i], true),
+            None => (buf, false),
+        };
+        let room = MAX_LINE_BYTES.saturating_sub(line.len());
+        if chunk.len() > room {
+            complete = false;
+        }
+        line.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        let used = chunk.len();
+        reader.consume(used);
+        if found {
+            return Ok(Some(complete));
+        }
+    }
+}
+
+fn trim_line_end(line: &[u8]) -> &[u8] {
+    let mut end = line.len();
+    while end > 0 && matches!(line[end - 1], b'\n' | b'\r') {
+        end -= 1;
+    }
+    &line[..end]
+}

@@ -1,0 +1,151 @@
+//! Measures `check` throughput and latency over a stream held in memory.
+//!
+//! ```text
+//! cargo run --release --example throughput -- [--threads N] [--repeat K] FILE
+//! ```
+//!
+//! FILE is a JSON-lines stream (as for the `score` example) or a labelled
+//! TSV (`label<TAB>text`), which is turned into a stream: senders,
+//! recipients and timestamps one to three seconds apart. The stream is
+//! replayed `K` times (default 1; each pass shifted later in event time) and
+//! split across `N` threads (default 1) sharing one filter. Prints one JSON
+//! line: `messages`, `seconds`, `msgs_per_sec`, `p50_ns`, `p99_ns`,
+//! `p999_ns`, `threads`.
+
+use std::time::Instant;
+
+use dmguard::{Filter, Message, SenderProfile};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+struct Dm {
+    #[serde(default)]
+    id: Option<serde_json::Value>,
+    #[serde(default)]
+    ts: Option<i64>,
+    #[serde(default)]
+    sender: Option<String>,
+    #[serde(default)]
+    recipient: Option<String>,
+    text: String,
+    #[serde(default)]
+    sender_profile: Option<SenderProfile>,
+}
+
+fn load(path: &str) -> Result<Vec<Dm>, String> {
+    let source = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+    let mut dms = Vec::new();
+    for (index, line) in source.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        if line.trim_start().starts_with('{') {
+            let dm: Dm =
+                serde_json::from_str(line).map_err(|e| format!("{path}:{}: {e}", index + 1))?;
+            dms.push(dm);
+        } else if let Some((_, text)) = line.split_once('\t') {
+            let n = dms.len() as i64;
+            dms.push(Dm {
+                id: Some(serde_json::Value::from(n)),
+                ts: Some(1_750_000_000_000 + n * 2_000),
+                sender: Some(format!("u{}", n % 997)),
+                recipient: Some(format!("brand_{:02}", n % 20)),
+                text: text.to_string(),
+                sender_profile: None,
+            });
+        } else {
+            return Err(format!(
+                "{path}:{}: neither JSON nor label<TAB>text",
+                index + 1
+            ));
+        }
+    }
+    Ok(dms)
+}
+
+/// Checks `dms` in order, `repeat` times, and returns each check's time in
+/// nanoseconds.
+fn run(filter: &Filter, dms: &[Dm], repeat: usize) -> Vec<u64> {
+    let span = dms.iter().filter_map(|d| d.ts).max().unwrap_or(0)
+        - dms.iter().filter_map(|d| d.ts).min().unwrap_or(0)
+        + 1;
+    let mut times = Vec::with_capacity(dms.len() * repeat);
+    let mut flagged = 0usize;
+    for pass in 0..repeat {
+        for dm in dms {
+            let msg = Message {
+                text: &dm.text,
+                id: dm.id.as_ref().and_then(|v| v.as_str()),
+                timestamp_ms: dm.ts.map(|t| t + pass as i64 * span),
+                sender: dm.sender.as_deref(),
+                recipient: dm.recipient.as_deref(),
+                profile: dm.sender_profile,
+            };
+            let start = Instant::now();
+            let verdict = filter.check(&msg);
+            times.push(start.elapsed().as_nanos() as u64);
+            flagged += verdict.is_flagged() as usize;
+        }
+    }
+    std::hint::black_box(flagged);
+    times
+}
+
+fn percentile(sorted: &[u64], p: f64) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut threads = 1usize;
+    let mut repeat = 1usize;
+    let mut file = None;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--threads" => threads = args.next().ok_or("--threads needs N")?.parse()?,
+            "--repeat" => repeat = args.next().ok_or("--repeat needs K")?.parse()?,
+            flag if flag.starts_with("--") => return Err(format!("unknown flag {flag}").into()),
+            path => file = Some(path.to_string()),
+        }
+    }
+    let file = file.ok_or("usage: throughput [--threads N] [--repeat K] FILE")?;
+    let dms = load(&file)?;
+    let threads = threads.max(1);
+    let filter = Filter::default();
+
+    // Each thread takes its own slice of the stream, as a sharded service
+    // would; all share one filter.
+    let chunk = dms.len().div_ceil(threads).max(1);
+    let start = Instant::now();
+    let mut times: Vec<u64> = std::thread::scope(|scope| {
+        let handles: Vec<_> = dms
+            .chunks(chunk)
+            .map(|part| {
+                let filter = filter.clone();
+                scope.spawn(move || run(&filter, part, repeat))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    let seconds = start.elapsed().as_secs_f64();
+    times.sort_unstable();
+    let messages = times.len();
+    let line = serde_json::json!({
+        "messages": messages,
+        "seconds": (seconds * 1e6).round() / 1e6,
+        "msgs_per_sec": (messages as f64 / seconds).round(),
+        "p50_ns": percentile(&times, 0.5),
+        "p99_ns": percentile(&times, 0.99),
+        "p999_ns": percentile(&times, 0.999),
+        "threads": threads,
+    });
+    println!("{line}");
+    Ok(())
+}

@@ -1,0 +1,360 @@
+//! Finding links: our own scanner for `scheme://` URLs (linkify misses
+//! IPv6 and numeric IPv4 hosts), linkify for bare domains and e-mail
+//! addresses, then `url` to parse and normalise and `psl` to decide which
+//! bare words are really domains.
+
+use std::net::IpAddr;
+use std::ops::Range;
+
+use linkify::LinkFinder;
+use serde::Serialize;
+use url::{Host, Url};
+
+use crate::features::link::domains::{BARE_TLDS, RESERVED_TLDS};
+use crate::features::link::trigger::Trigger;
+use crate::features::link::view::View;
+
+/// One link found in a message.
+///
+/// ```
+/// let found = dmguard::links("pay at hxxps://paypa1[.]com/login now");
+/// assert_eq!(found.len(), 1);
+/// let link = &found[0];
+/// assert_eq!(link.url, "https://paypa1.com/login");
+/// assert_eq!(link.domain.as_deref(), Some("paypa1.com"));
+/// assert!(link.obfuscated);
+/// assert_eq!(link.range, 7..33); // "hxxps://paypa1[.]com/login" in the raw text
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[non_exhaustive]
+pub struct Link {
+    /// Where the link is in the raw text, in bytes, as the sender wrote it
+    /// (disguises included, trailing punctuation and brackets excluded).
+    pub range: Range<usize>,
+    /// The normalised URL: scheme added when missing (`http://`), host in
+    /// lower case and punycode; `mailto:` for e-mail addresses.
+    pub url: String,
+    /// The host in ASCII: punycode for international names, the address
+    /// for IP hosts.
+    pub host: String,
+    /// The registrable domain (`example.co.uk` for `shop.example.co.uk`);
+    /// `None` for IP hosts.
+    pub domain: Option<String>,
+    /// The address when the host is an IP address, however it was written
+    /// (`0xB9.0x17.4.19` and `3105293331` both read as `185.23.4.19`).
+    pub ip: Option<IpAddr>,
+    /// The user name written before `@` in a URL (`https://brand.com@evil.example`).
+    pub userinfo: Option<String>,
+    /// A URL or an e-mail address.
+    pub kind: LinkKind,
+    /// The sender disguised the link (`hxxp`, `[.]`, `example . com`,
+    /// full-width letters, invisible characters…).
+    pub obfuscated: bool,
+}
+
+/// What kind of link was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LinkKind {
+    /// A web address, with or without a scheme.
+    Url,
+    /// An e-mail address.
+    Email,
+}
+
+/// A span of the searched text that may be a link.
+#[derive(Debug, Clone)]
+pub(crate) struct Candidate {
+    range: Range<usize>,
+    kind: LinkKind,
+    scheme: bool,
+}
+
+/// Reused buffers for finding links.
+#[derive(Debug, Default)]
+pub(crate) struct Finder {
+    pub view: View,
+    candidates: Vec<Candidate>,
+}
+
+impl Finder {
+    /// Appends up to `max` links of `raw` to `out`, in text order.
+    pub fn find(&mut self, raw: &str, trigger: Trigger, max: usize, out: &mut Vec<Link>) {
+        if trigger == Trigger::None || max == 0 {
+            return;
+        }
+        let disguised = trigger == Trigger::Disguised;
+        if disguised {
+            self.view.build(raw);
+        }
+        let text = if disguised {
+            self.view.text.as_str()
+        } else {
+            raw
+        };
+        self.candidates.clear();
+        scheme_urls(text, &mut self.candidates);
+        let schemed = self.candidates.len();
+        let mut finder = LinkFinder::new();
+        finder.url_must_have_scheme(false);
+        for found in finder.links(text) {
+            let (start, end) = (found.start(), found.end());
+            let overlaps = self.candidates[..schemed]
+                .iter()
+                .any(|c| start < c.range.end && c.range.start < end);
+            if overlaps || found.as_str().contains("://") {
+                continue;
+            }
+            let end = start + trimmed_len(&text[start..end]);
+            let kind = match found.kind() {
+                linkify::LinkKind::Email => LinkKind::Email,
+                _ => LinkKind::Url,
+            };
+            self.candidates.push(Candidate {
+                range: start..end,
+                kind,
+                scheme: false,
+            });
+        }
+        self.candidates.sort_by_key(|c| c.range.start);
+        for c in &self.candidates {
+            if out.len() >= max {
+                break;
+            }
+            let Some(mut link) = parse_candidate(&text[c.range.clone()], c.kind, c.scheme) else {
+                continue;
+            };
+            let (start, end) = if disguised {
+                self.view.raw_range(c.range.start, c.range.end)
+            } else {
+                (c.range.start, c.range.end)
+            };
+            link.obfuscated = raw.get(start..end) != Some(&text[c.range.clone()]);
+            link.range = start..end;
+            out.push(link);
+        }
+    }
+}
+
+/// `http://`, `https://` and `ftp://` URLs, up to a space, a quote or an
+/// angle bracket, without trailing punctuation or unbalanced closing
+/// brackets.
+fn scheme_urls(text: &str, out: &mut Vec<Candidate>) {
+    let b = text.as_bytes();
+    let mut last_end = 0;
+    for colon in memchr::memmem::find_iter(b, b"://") {
+        let start = b[..colon]
+            .iter()
+            .rposition(|c| !c.is_ascii_alphabetic())
+            .map_or(0, |p| p + 1);
+        let scheme = &b[start..colon];
+        let known = [&b"http"[..], b"https", b"ftp"]
+            .iter()
+            .any(|s| s.eq_ignore_ascii_case(scheme));
+        if !known || start < last_end {
+            continue;
+        }
+        let rest = &text[colon + 3..];
+        let len = rest
+            .char_indices()
+            .find(|&(_, c)| ends_url(c))
+            .map_or(rest.len(), |(i, _)| i);
+        let end = colon + 3 + trimmed_len(&rest[..len]);
+        if end > colon + 3 {
+            out.push(Candidate {
+                range: start..end,
+                kind: LinkKind::Url,
+                scheme: true,
+            });
+            last_end = end;
+        }
+    }
+}
+
+/// A character that cannot be inside a URL written in running text.
+fn ends_url(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(c, '<' | '>' | '"' | '`' | '|' | '\\' | '^')
+        || (!c.is_ascii() && !c.is_alphanumeric())
+}
+
+/// The length of `s` without trailing punctuation, and without closing
+/// brackets that do not close one opened inside it: `(see x.com/a).` keeps
+/// `x.com/a`, `wiki/Foo_(bar)` keeps its bracket.
+pub(crate) fn trimmed_len(s: &str) -> usize {
+    let mut end = s.len();
+    while let Some(c) = s[..end].chars().next_back() {
+        let drop = match c {
+            '.' | ',' | ':' | ';' | '!' | '?' | '\'' | '"' | '*' | '~' => true,
+            ')' | ']' | '}' => {
+                let open = match c {
+                    ')' => '(',
+                    ']' => '[',
+                    _ => '{',
+                };
+                let body = &s[..end];
+                body.matches(open).count() < body.matches(c).count()
+            }
+            c => !c.is_ascii() && !c.is_alphanumeric(),
+        };
+        if !drop {
+            break;
+        }
+        end -= c.len_utf8();
+    }
+    end
+}
+
+/// A TLD that a link may end in: in the public suffix list, or reserved
+/// for examples.
+fn known_suffix(host: &str) -> bool {
+    let tld = host.rsplit('.').next().unwrap_or("");
+    RESERVED_TLDS.contains(&tld) || psl::suffix(host.as_bytes()).is_some_and(|s| s.is_known())
+}
+
+/// The registrable domain of a host name (the host itself when the public
+/// suffix list has no rule for it).
+pub(crate) fn registrable(host: &str) -> String {
+    psl::domain_str(host).unwrap_or(host).to_string()
+}
+
+/// Parses and normalises one candidate, or rejects it as ordinary text.
+pub(crate) fn parse_candidate(s: &str, kind: LinkKind, scheme: bool) -> Option<Link> {
+    if kind == LinkKind::Email {
+        return parse_email(s);
+    }
+    let parsed = if scheme {
+        Url::parse(s).ok()?
+    } else {
+        Url::parse(&format!("http://{s}")).ok()?
+    };
+    let (host, domain, ip) = match parsed.host()? {
+        Host::Ipv4(a) => {
+            // Bare dotted numbers are versions or amounts unless a path or
+            // port says otherwise.
+            if !scheme && !s.contains(['/', ':']) {
+                return None;
+            }
+            (a.to_string(), None, Some(IpAddr::V4(a)))
+        }
+        Host::Ipv6(a) => (a.to_string(), None, Some(IpAddr::V6(a))),
+        Host::Domain(d) => {
+            if !d.contains('.') || !known_suffix(d) {
+                return None;
+            }
+            if !scheme && !bare_domain_is_link(d, s) {
+                return None;
+            }
+            (d.to_string(), Some(registrable(d)), None)
+        }
+    };
+    let userinfo = (!parsed.username().is_empty()).then(|| parsed.username().to_string());
+    Some(Link {
+        range: 0..s.len(),
+        url: parsed.into(),
+        host,
+        domain,
+        ip,
+        userinfo,
+        kind,
+        obfuscated: false,
+    })
+}
+
+/// A word.word without a scheme is a link when its TLD is one people type
+/// bare (`.com`, `.top`…), when it sits under a multi-label suffix
+/// (`.co.uk`), or when `www.` or a path, port or query says so (`readme.md`
+/// is a file, `readme.md/x` a link).
+fn bare_domain_is_link(host: &str, written: &str) -> bool {
+    if host.starts_with("www.") || written.contains(['/', ':', '?', '#']) {
+        return true;
+    }
+    if sentence_join(written) {
+        return false;
+    }
+    let tld = host.rsplit('.').next().unwrap_or("");
+    if BARE_TLDS.contains(&tld) {
+        return true;
+    }
+    psl::suffix(host.as_bytes()).is_some_and(|s| s.as_bytes().contains(&b'.'))
+}
+
+/// Two sentences typed without a space, "thanks.Today": a lower-case word,
+/// a dot, then a capitalised word. Domains are written in one case.
+fn sentence_join(written: &str) -> bool {
+    let Some((left, right)) = written.rsplit_once('.') else {
+        return false;
+    };
+    let mut chars = right.chars();
+    let capitalised = chars.next().is_some_and(char::is_uppercase) && chars.all(char::is_lowercase);
+    let left = left.rsplit('.').next().unwrap_or(left);
+    capitalised && left.chars().all(|c| !c.is_uppercase())
+}
+
+fn parse_email(s: &str) -> Option<Link> {
+    let at = s.rfind('@')?;
+    let (local, domain) = (&s[..at], &s[at + 1..]);
+    let host = url::quirks::domain_to_ascii(domain);
+    if local.is_empty() || !host.contains('.') || !known_suffix(&host) {
+        return None;
+    }
+    Some(Link {
+        range: 0..s.len(),
+        url: format!("mailto:{local}@{host}"),
+        domain: Some(registrable(&host)),
+        host,
+        ip: None,
+        userinfo: None,
+        kind: LinkKind::Email,
+        obfuscated: false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::features::link::trigger::trigger;
+
+    fn urls(text: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        Finder::default().find(text, trigger(text), 16, &mut out);
+        out.into_iter().map(|l| l.url).collect()
+    }
+
+    #[test]
+    fn false_friends_are_not_links() {
+        for text in [
+            "e.g. this",
+            "3.5 stars",
+            "file.txt",
+            "Mr.Smith",
+            "v1.2.3",
+            "at 10.30",
+            "$4.99",
+            "i.e. yes",
+            "thanks.See you",
+            "readme.md",
+            "script.py",
+            "1.2.3.4",
+        ] {
+            assert_eq!(urls(text), Vec::<String>::new(), "{text}");
+        }
+    }
+
+    #[test]
+    fn links_are_found_and_normalised() {
+        assert_eq!(urls("(see https://x.com/a)."), ["https://x.com/a"]);
+        assert_eq!(urls("«https://a.com/b»"), ["https://a.com/b"]);
+        assert_eq!(urls("go bit.ly/x now"), ["http://bit.ly/x"]);
+        assert_eq!(
+            urls("http://[2001:db8::1]:8080/x ok"),
+            ["http://[2001:db8::1]:8080/x"]
+        );
+        assert_eq!(urls("http://3105293331/a"), ["http://185.23.4.19/a"]);
+        assert_eq!(urls("http://0xB9170413/a"), ["http://185.23.4.19/a"]);
+        assert_eq!(urls("mail Jo@Example.COM."), ["mailto:Jo@example.com"]);
+        assert_eq!(urls("аpple.com"), ["http://xn--pple-43d.com/"]);
+        assert_eq!(urls("readme.md/x"), ["http://readme.md/x"]);
+        assert_eq!(urls("185.23.4.19/login"), ["http://185.23.4.19/login"]);
+    }
+}

@@ -1,0 +1,318 @@
+//! Phrase rules: the built-in list (`phrases.txt`) and the policy's
+//! `extra_phrases`, compiled into one Aho-Corasick automaton over the
+//! canonical phrase form.
+//!
+//! Each family is one reason. Its strength is the sum of the strengths of
+//! the distinct phrases found (strong 1.0, medium 0.6, weak 0.3), capped at
+//! 1.5: two clear phrases of one family count more than one, but a message
+//! cannot pile up a family's weight by repeating itself.
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+
+use crate::Error;
+use crate::normalize::Canonical;
+
+/// The built-in phrase list.
+const BUILT_IN: &str = include_str!("phrases.txt");
+
+/// A family's strength never exceeds this, however many phrases it has.
+pub(crate) const MAX_STRENGTH: f64 = 1.5;
+
+/// The phrase families in `phrases.txt` order, and last the policy's own
+/// list: (name in the file, reason code, what a hit is, for details).
+pub(crate) const FAMILIES: &[(&str, &str, &str)] = &[
+    (
+        "crypto",
+        "TEXT_PHRASE_CRYPTO",
+        "crypto or investment scheme",
+    ),
+    ("giveaway", "TEXT_PHRASE_GIVEAWAY", "giveaway or prize bait"),
+    ("phishing", "TEXT_PHRASE_PHISHING", "account phishing"),
+    (
+        "followers",
+        "TEXT_PHRASE_FOLLOWERS",
+        "follower or like selling",
+    ),
+    ("adult", "TEXT_PHRASE_ADULT", "adult bait"),
+    ("selfpromo", "TEXT_PHRASE_SELFPROMO", "self-promotion"),
+    ("loan", "TEXT_PHRASE_LOAN", "loan or debt offer"),
+    ("job", "TEXT_PHRASE_JOB", "job or money-mule offer"),
+    ("romance", "TEXT_PHRASE_ROMANCE", "romance scam"),
+    ("urgency", "TEXT_PHRASE_URGENCY", "pressure to act fast"),
+    (
+        "offplatform",
+        "TEXT_OFF_PLATFORM",
+        "move to another channel",
+    ),
+    ("extra", "TEXT_SPAM_PHRASE", "policy spam phrase"),
+];
+
+const EXTRA: usize = FAMILIES.len() - 1;
+
+/// The index of a family in [`FAMILIES`].
+pub(crate) fn family(name: &str) -> usize {
+    FAMILIES
+        .iter()
+        .position(|&(n, _, _)| n == name)
+        .unwrap_or(EXTRA)
+}
+
+#[derive(Debug, Clone)]
+struct Phrase {
+    /// As written in the list, for the reason's detail.
+    text: String,
+    family: u8,
+    strength: f64,
+}
+
+/// Per family: summed strength, distinct phrases found, the first one.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Tally {
+    pub strength: [f64; FAMILIES.len()],
+    pub count: [u8; FAMILIES.len()],
+    pub first: [u32; FAMILIES.len()],
+}
+
+/// Distinct phrases remembered per message: enough for any real DM.
+const MAX_DISTINCT: usize = 32;
+
+#[derive(Debug, Clone)]
+pub(crate) struct PhraseRules {
+    automaton: AhoCorasick,
+    phrases: Vec<Phrase>,
+}
+
+impl PhraseRules {
+    /// Compiles the built-in list and `extra` (the policy's phrases).
+    pub fn build(extra: &[String]) -> Result<PhraseRules, Error> {
+        let mut keys = Vec::new();
+        let mut phrases = Vec::new();
+        let mut add = |text: &str, family: usize, strength: f64| {
+            let key = phrase_key(text);
+            if key.trim().is_empty() {
+                return;
+            }
+            for variant in text_speak_variants(&key) {
+                keys.push(variant);
+                phrases.push(Phrase {
+                    text: text.trim().to_string(),
+                    family: family as u8,
+                    strength,
+                });
+            }
+        };
+        let mut current = None;
+        for (n, line) in BUILT_IN.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+                current = Some(family(name)).filter(|&f| f != EXTRA);
+                if current.is_none() {
+                    return Err(built_in_error(n, format!("unknown family [{name}]")));
+                }
+                continue;
+            }
+            let (strength, text) = match line.split_once(' ') {
+                Some(("S", t)) => (1.0, t),
+                Some(("M", t)) => (0.6, t),
+                Some(("W", t)) => (0.3, t),
+                _ => return Err(built_in_error(n, format!("expected S, M or W: {line:?}"))),
+            };
+            let Some(f) = current else {
+                return Err(built_in_error(n, "phrase before any [family]".into()));
+            };
+            add(text, f, strength);
+        }
+        for text in extra {
+            add(text, EXTRA, 1.0);
+        }
+        // A contiguous NFA: as fast as a DFA here (the scan waits on memory
+        // either way) at a fraction of the DFA's size.
+        let automaton = AhoCorasick::builder()
+            .match_kind(MatchKind::Standard)
+            .kind(Some(AhoCorasickKind::ContiguousNFA))
+            .build(&keys)
+            .map_err(|e| Error::policy(Some("extra_phrases".into()), e.to_string()))?;
+        Ok(PhraseRules { automaton, phrases })
+    }
+
+    /// Finds every phrase in `canon.phrase` and sums them per family.
+    pub fn scan(&self, canon: &Canonical) -> Tally {
+        let mut tally = Tally::default();
+        let mut seen = [u32::MAX; MAX_DISTINCT];
+        let mut n_seen = 0;
+        for m in self.automaton.find_overlapping_iter(&canon.phrase) {
+            let id = m.pattern().as_u32();
+            // Variants of one phrase ("your" / "ur") and repeats count once.
+            let phrase = &self.phrases[id as usize];
+            if seen[..n_seen]
+                .iter()
+                .any(|&s| self.phrases[s as usize].text == phrase.text)
+            {
+                continue;
+            }
+            if n_seen == MAX_DISTINCT {
+                break;
+            }
+            seen[n_seen] = id;
+            n_seen += 1;
+            let f = phrase.family as usize;
+            if tally.count[f] == 0
+                || phrase.strength > self.phrases[tally.first[f] as usize].strength
+            {
+                tally.first[f] = id;
+            }
+            tally.count[f] = tally.count[f].saturating_add(1);
+            tally.strength[f] = (tally.strength[f] + phrase.strength).min(MAX_STRENGTH);
+        }
+        tally
+    }
+
+    /// The phrase with this id, as written in its list.
+    pub fn text(&self, id: u32) -> &str {
+        self.phrases
+            .get(id as usize)
+            .map_or("", |p| p.text.as_str())
+    }
+}
+
+fn built_in_error(line: usize, message: String) -> Error {
+    Error::policy(
+        Some(format!("built-in phrases.txt line {}", line + 1)),
+        message,
+    )
+}
+
+/// The canonical phrase form of a list entry, padded so it matches whole
+/// words only.
+pub(crate) fn phrase_key(phrase: &str) -> String {
+    let mut canon = Canonical::default();
+    canon.canonicalize(phrase);
+    canon.phrase
+}
+
+/// The key, and the same with "your" written "ur" and "you" written "u",
+/// as DMs often do.
+fn text_speak_variants(key: &str) -> Vec<String> {
+    let mut out = vec![key.to_string()];
+    if key.contains(" your ") || key.contains(" you ") {
+        out.push(key.replace(" your ", " ur ").replace(" you ", " u "));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn found(rules: &PhraseRules, raw: &str) -> Vec<(&'static str, String)> {
+        let mut canon = Canonical::default();
+        canon.canonicalize(raw);
+        let tally = rules.scan(&canon);
+        (0..FAMILIES.len())
+            .filter(|&f| tally.count[f] > 0)
+            .map(|f| (FAMILIES[f].0, rules.text(tally.first[f]).to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn built_in_list_parses_and_every_phrase_has_a_key() {
+        let rules = PhraseRules::build(&[]).unwrap();
+        assert!(rules.phrases.len() > 300, "{}", rules.phrases.len());
+        for p in &rules.phrases {
+            assert!(!phrase_key(&p.text).trim().is_empty(), "{:?}", p.text);
+        }
+    }
+
+    #[test]
+    fn disguised_phrases_are_found() {
+        let rules = PhraseRules::build(&["exclusive club".to_string()]).unwrap();
+        let cases: &[(&str, &str, &str, &str)] = &[
+            ("leet", "fr33 g1ft inside", "giveaway", "free gift"),
+            (
+                "spaced",
+                "f r e e  c r y p t o for all",
+                "crypto",
+                "free crypto",
+            ),
+            (
+                "dotted",
+                "s.u.b.s.c.r.i.b.e to my channel",
+                "selfpromo",
+                "subscribe to my",
+            ),
+            ("cyrillic", "hеllо dеаr", "romance", "hello dear"),
+            (
+                "text_speak",
+                "verify ur age here",
+                "adult",
+                "verify your age",
+            ),
+            (
+                "fullwidth",
+                "ｃｌａｉｍ ｙｏｕｒ ｐｒｉｚｅ",
+                "giveaway",
+                "claim your prize",
+            ),
+            (
+                "policy_extra",
+                "join our EXCLUSIVE club",
+                "extra",
+                "exclusive club",
+            ),
+        ];
+        for &(name, raw, family, phrase) in cases {
+            let hits = found(&rules, raw);
+            assert!(
+                hits.contains(&(family, phrase.to_string())),
+                "{name}: {hits:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn ordinary_customer_text_finds_nothing_strong() {
+        let rules = PhraseRules::build(&[]).unwrap();
+        let cases: &[(&str, &str)] = &[
+            (
+                "order",
+                "hi my order 482913 has not arrived, can you check?",
+            ),
+            (
+                "refund",
+                "you advertise a 30 day money back guarantee, where is my money back",
+            ),
+            ("verify_mine", "I never got the email to verify my account"),
+            (
+                "won_giveaway",
+                "someone said I won your giveaway, how do I claim the prize?",
+            ),
+            (
+                "locked",
+                "my account got locked after too many login attempts",
+            ),
+        ];
+        for &(name, raw) in cases {
+            assert!(
+                found(&rules, raw).is_empty(),
+                "{name}: {:?}",
+                found(&rules, raw)
+            );
+        }
+    }
+
+    #[test]
+    fn strength_sums_distinct_phrases_and_caps() {
+        let rules = PhraseRules::build(&[]).unwrap();
+        let mut canon = Canonical::default();
+        canon.canonicalize("oil rig, oil rig, oil rig");
+        let t = rules.scan(&canon);
+        let romance = family("romance");
+        assert_eq!((t.count[romance], t.strength[romance]), (1, 1.0));
+        canon.canonicalize("hello dear, saw your profile, you are beautiful, oil rig");
+        let t = rules.scan(&canon);
+        assert_eq!(t.strength[romance], MAX_STRENGTH);
+    }
+}

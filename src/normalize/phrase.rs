@@ -1,0 +1,449 @@
+//! The phrase form: words separated by single spaces, with a space at each
+//! end, so that a phrase key `" free gift "` matches whole words only.
+//!
+//! On the way, two disguises are undone and counted:
+//! - leetspeak: inside a token that mixes letters with digits or symbols,
+//!   `0 1 3 4 5 7 @ $ € |` read as `o i e a s t a s e l` ("fr33 g1ft" →
+//!   "free gift"). Numbers ("order 123", "$49.99") have no letters and stay;
+//!   codes with other digits ("summer20", "1z999aa1") stay too;
+//! - spaced-out letters: a run of at least three single letters separated
+//!   by one space, dot, dash, underscore or star is joined, and a double
+//!   space inside the run separates words ("f r e e  c r y p t o" →
+//!   "free crypto", "c.l.a.i.m" → "claim").
+
+use super::leet::{Leet, is_leet_symbol, leet_kind, leet_letter};
+use super::{Disguises, is_word_char};
+
+/// A run of word characters (and leet symbols) in the text.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Token {
+    start: u32,
+    end: u32,
+    /// The character, when the token is one letter or digit of an
+    /// alphabetic script: a candidate for a spaced-out run.
+    single: Option<char>,
+}
+
+/// A letter, as opposed to a digit, for leet and spaced-out runs. Outside
+/// ASCII every word character counts as a letter: digits of other scripts
+/// play no part in either disguise.
+pub(super) fn is_letter(c: char) -> bool {
+    if c.is_ascii() {
+        c.is_ascii_alphabetic()
+    } else {
+        is_word_char(c)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Gap {
+    /// One separator between letters of a spaced-out word.
+    Join,
+    /// Two or three spaces: a word break inside a spaced-out run.
+    Break,
+    /// Anything else ends a run.
+    Other,
+}
+
+fn gap(g: &str) -> Gap {
+    let mut chars = g.chars();
+    match (chars.next(), chars.next()) {
+        (Some(' ' | '.' | '-' | '_' | '*' | '·' | '•'), None) => Gap::Join,
+        _ if (2..=3).contains(&g.len()) && g.bytes().all(|b| b == b' ') => Gap::Break,
+        _ => Gap::Other,
+    }
+}
+
+fn tokenize(text: &str, tokens: &mut Vec<Token>) {
+    tokens.clear();
+    if text.is_ascii() {
+        tokenize_ascii(text.as_bytes(), tokens);
+        return;
+    }
+    let bytes = text.as_bytes();
+    let n = bytes.len();
+    let mut i = 0;
+    let mut start = None;
+    let mut words = 0u32;
+    while i <= n {
+        // (class, the character, its length): ASCII by table, the rest by
+        // decoding; the end of the text is a separator.
+        let (class, c, len) = match bytes.get(i) {
+            None => (0, ' ', 1),
+            Some(&b) if b < 0x80 => (ASCII_CLASS[b as usize], b as char, 1),
+            Some(_) => {
+                let c = text[i..].chars().next().unwrap_or(' ');
+                let class = if is_word_char(c) {
+                    1
+                } else if is_leet_symbol(c) {
+                    2
+                } else {
+                    0
+                };
+                (class, c, c.len_utf8())
+            }
+        };
+        if class != 0 {
+            if start.is_none() {
+                start = Some((i, c));
+                words = 0;
+            }
+            words += u32::from(class == 1);
+        } else if let Some((s, first)) = start.take()
+            && words > 0
+        {
+            let single = (i - s == first.len_utf8() && (first as u32) < 0x2E80).then_some(first);
+            tokens.push(Token {
+                start: s as u32,
+                end: i as u32,
+                single,
+            });
+        }
+        i += len;
+    }
+}
+
+/// Byte classes for ASCII text: 0 separator, 1 letter or digit, 2 leet
+/// symbol.
+static ASCII_CLASS: [u8; 128] = {
+    let mut class = [0u8; 128];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        class[b] = if c.is_ascii_alphanumeric() {
+            1
+        } else if matches!(c, b'@' | b'$' | b'|') {
+            2
+        } else {
+            0
+        };
+        b += 1;
+    }
+    class
+};
+
+fn tokenize_ascii(bytes: &[u8], tokens: &mut Vec<Token>) {
+    let n = bytes.len();
+    let mut i = 0;
+    while i < n {
+        while i < n && ASCII_CLASS[bytes[i] as usize] == 0 {
+            i += 1;
+        }
+        let start = i;
+        let mut words = 0;
+        while i < n && ASCII_CLASS[bytes[i] as usize] != 0 {
+            words += usize::from(ASCII_CLASS[bytes[i] as usize] == 1);
+            i += 1;
+        }
+        if words > 0 {
+            tokens.push(Token {
+                start: start as u32,
+                end: i as u32,
+                single: (i - start == 1).then_some(bytes[start] as char),
+            });
+        }
+    }
+}
+
+/// The end (exclusive) of the spaced-out run starting at token `i`, if one
+/// starts there.
+fn spaced_run(text: &str, tokens: &[Token], i: usize) -> Option<usize> {
+    let letter = |t: &Token| t.single.is_some_and(is_letter);
+    tokens[i].single?;
+    let mut j = i + 1;
+    let mut joins = 0;
+    while j < tokens.len() && tokens[j].single.is_some() {
+        match gap(&text[tokens[j - 1].end as usize..tokens[j].start as usize]) {
+            Gap::Join => joins += 1,
+            Gap::Break => {}
+            Gap::Other => break,
+        }
+        j += 1;
+    }
+    let letters = tokens[i..j].iter().filter(|t| letter(t)).count();
+    (j - i >= 3 && letters >= 3 && joins > 0).then_some(j)
+}
+
+/// Builds the phrase form of `text` into `out`.
+pub(crate) fn build(
+    text: &str,
+    out: &mut String,
+    tokens: &mut Vec<Token>,
+    buf: &mut String,
+    disguises: &mut Disguises,
+) {
+    if text.is_ascii() && build_plain_ascii(text, out) {
+        return;
+    }
+    out.clear();
+    tokenize(text, tokens);
+    out.push(' ');
+    // Leet tokens that are strong on their own.
+    let mut strong = 0;
+    let mut i = 0;
+    while i < tokens.len() {
+        if let Some(j) = spaced_run(text, tokens, i) {
+            buf.clear();
+            let mut letters = 0;
+            for k in i..j {
+                if k > i
+                    && gap(&text[tokens[k - 1].end as usize..tokens[k].start as usize])
+                        == Gap::Break
+                {
+                    buf.push(' ');
+                }
+                let c = tokens[k].single.unwrap_or(' ');
+                letters += usize::from(is_letter(c));
+                buf.push(c);
+            }
+            // Three letters are often initials ("u.s.a"): joined, but only
+            // four or more count as a disguise.
+            if letters >= 4 {
+                disguises.spaced += 1;
+                if disguises.spaced == 1 {
+                    let raw = &text[tokens[i].start as usize..tokens[j - 1].end as usize];
+                    disguises.spaced_first.set(raw, buf);
+                }
+            }
+            for word in buf.split(' ') {
+                emit_token(word, None, || false, out, disguises, &mut strong);
+            }
+            i = j;
+            continue;
+        }
+        let t = tokens[i];
+        let (s, e) = (t.start as usize, t.end as usize);
+        let token = &text[s..e];
+        if !token
+            .bytes()
+            .any(|b| b.is_ascii_digit() || matches!(b, b'@' | b'$' | b'|' | 0xE2))
+        {
+            // Most words: no digit or symbol, nothing to fold.
+            out.push_str(token);
+            out.push(' ');
+        } else {
+            let next = text[e..].chars().next();
+            emit_token(
+                token,
+                next,
+                || in_link(text, s, e),
+                out,
+                disguises,
+                &mut strong,
+            );
+        }
+        i += 1;
+    }
+    // A lone weak token is as likely a code ("mp3s") as a disguise.
+    if strong == 0 && disguises.leet < 2 {
+        disguises.leet = 0;
+        disguises.leet_first.clear();
+    }
+}
+
+/// Whether the token at `start..end` is part of a link or path
+/// ("bit.ly/pz5win"): random slugs look like leetspeak but hide nothing.
+fn in_link(text: &str, start: usize, end: usize) -> bool {
+    let bytes = text.as_bytes();
+    let from = memchr::memrchr2(b' ', b'\n', &bytes[..start]).map_or(0, |i| i + 1);
+    let to = memchr::memchr2(b' ', b'\n', &bytes[end..]).map_or(bytes.len(), |i| end + i);
+    memchr::memchr(b'/', &bytes[from..to]).is_some()
+}
+
+/// The phrase form of ASCII text with nothing to fold or join, in one pass:
+/// most DMs. Returns `false`, with `out` half written, as soon as it meets
+/// what needs the full path: a leet symbol, letters and digits in one
+/// token, or two single characters one separator apart.
+fn build_plain_ascii(text: &str, out: &mut String) -> bool {
+    let bytes = text.as_bytes();
+    out.push(' ');
+    let n = bytes.len();
+    let mut i = 0;
+    let mut last_single_end = usize::MAX;
+    while i < n {
+        while i < n && ASCII_CLASS[bytes[i] as usize] == 0 {
+            i += 1;
+        }
+        let start = i;
+        let (mut letters, mut digits) = (false, false);
+        while i < n {
+            match ASCII_CLASS[bytes[i] as usize] {
+                0 => break,
+                1 => {
+                    letters |= bytes[i].is_ascii_alphabetic();
+                    digits |= bytes[i].is_ascii_digit();
+                }
+                _ => return false,
+            }
+            i += 1;
+        }
+        if start == i {
+            break;
+        }
+        if letters && digits {
+            return false;
+        }
+        if i - start == 1 {
+            if start == last_single_end.wrapping_add(1) {
+                return false;
+            }
+            last_single_end = i;
+        }
+        out.push_str(&text[start..i]);
+        out.push(' ');
+    }
+    true
+}
+
+/// Appends one token, leet folded when it is leetspeak, and a space.
+/// Leetspeak inside a link is folded but not counted as a disguise.
+fn emit_token(
+    token: &str,
+    next: Option<char>,
+    in_link: impl FnOnce() -> bool,
+    out: &mut String,
+    disguises: &mut Disguises,
+    strong: &mut u32,
+) {
+    // A leading "@" marks a handle and "$" a price: not letters.
+    let core = token.trim_matches(is_leet_symbol);
+    if core.is_empty() {
+        return;
+    }
+    // "name@brand.example": the "@" of an e-mail address is no letter; a
+    // leet "@" sits in a short word ("cl@im").
+    let email =
+        core.contains('@') && (core.len() > 10 || matches!(next, Some('.' | '-' | '_' | '>')));
+    let (mut letters, mut leet, mut other) = (0, 0, 0);
+    let mut len = 0;
+    for c in core.chars() {
+        len += 1;
+        if is_letter(c) {
+            letters += 1;
+        } else if leet_letter(c).is_some() {
+            leet += 1;
+        } else if c.is_ascii_digit() {
+            other += 1;
+        }
+    }
+    if !email && letters >= 1 && leet >= 1 && other == 0 && len >= 2 {
+        let start = out.len();
+        out.extend(core.chars().map(|c| leet_letter(c).unwrap_or(c)));
+        if letters >= 2
+            && let Some(kind) = leet_kind(core)
+            && !in_link()
+        {
+            disguises.leet += 1;
+            *strong += u32::from(kind == Leet::Strong);
+            if disguises.leet_first.raw.is_empty() || (kind == Leet::Strong && *strong == 1) {
+                disguises.leet_first.set(core, &out[start..]);
+            }
+        }
+    } else {
+        for c in core.chars() {
+            if !is_leet_symbol(c) {
+                out.push(c);
+            } else if !out.ends_with(' ') {
+                out.push(' ');
+            }
+        }
+    }
+    if !out.ends_with(' ') {
+        out.push(' ');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::Canonical;
+
+    fn canon(raw: &str) -> Canonical {
+        let mut c = Canonical::default();
+        c.canonicalize(raw);
+        c
+    }
+
+    #[test]
+    fn leetspeak_is_folded_in_mixed_tokens_only() {
+        // (name, raw, phrase, leet tokens counted)
+        let cases: &[(&str, &str, &str, u32)] = &[
+            ("free_gift", "fr33 g1ft", " free gift ", 2),
+            ("lone_weak_token", "my g1ft", " my gift ", 0),
+            ("tech_tokens", "w3c mp3s", " wec mpes ", 2),
+            (
+                "lone_tech_token",
+                "the mp3s are here",
+                " the mpes are here ",
+                0,
+            ),
+            ("claim_prize", "cl@im y0ur pr1ze", " claim your prize ", 3),
+            ("bitcoin", "b1tc0in 1nv3stm3nt", " bitcoin investment ", 2),
+            ("order_number", "order 123456", " order 123456 ", 0),
+            (
+                "price",
+                "I was charged $49.99 twice",
+                " i was charged 49 99 twice ",
+                0,
+            ),
+            (
+                "discount_code",
+                "code SUMMER20 and GC-7731",
+                " code summer20 and gc 7731 ",
+                0,
+            ),
+            ("tracking", "1Z999AA10123456784", " 1z999aa10123456784 ", 0),
+            (
+                "quantities",
+                "10am 5pm 1st 3rd mp3",
+                " ioam spm ist erd mpe ",
+                0,
+            ),
+            ("handle", "@brand_01 hi", " brand 01 hi ", 0),
+            (
+                "email",
+                "mail support@brand.example",
+                " mail support brand example ",
+                0,
+            ),
+            ("money_signs", "earn $$$ now", " earn now ", 0),
+            (
+                "link_slug",
+                "see is.gd/pz5win now",
+                " see is gd pzswin now ",
+                0,
+            ),
+        ];
+        for &(name, raw, phrase, leet) in cases {
+            let c = canon(raw);
+            assert_eq!(c.phrase, phrase, "{name}");
+            assert_eq!(c.disguises.leet, leet, "{name}");
+        }
+    }
+
+    #[test]
+    fn spaced_out_letters_are_joined() {
+        // (name, raw, phrase, runs counted)
+        let cases: &[(&str, &str, &str, u32)] = &[
+            (
+                "double_space_words",
+                "f r e e  c r y p t o for you",
+                " free crypto for you ",
+                1,
+            ),
+            ("dotted", "c.l.a.i.m now", " claim now ", 1),
+            ("dashed", "s-u-b-s-c-r-i-b-e", " subscribe ", 1),
+            ("initials_joined_not_counted", "u.s.a", " usa ", 0),
+            ("two_letters_stay", "i.e. this", " i e this ", 0),
+            ("ordinary_sentence", "i am a big fan", " i am a big fan ", 0),
+            ("numbers_alone_stay", "1 2 3 go", " 1 2 3 go ", 0),
+        ];
+        for &(name, raw, phrase, spaced) in cases {
+            let c = canon(raw);
+            assert_eq!(c.phrase, phrase, "{name}");
+            assert_eq!(c.disguises.spaced, spaced, "{name}");
+        }
+        let c = canon("f r e e  c r y p t o");
+        assert_eq!(c.disguises.spaced_first.raw, "f r e e  c r y p t o");
+        assert_eq!(c.disguises.spaced_first.reads, "free crypto");
+    }
+}

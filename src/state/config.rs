@@ -1,0 +1,204 @@
+//! The `[stream]` section of a policy: windows, thresholds and caps of the
+//! rate, campaign and sender evidence.
+
+use serde::{Deserialize, Serialize};
+
+use crate::Error;
+
+/// Settings of the stream evidence (sender rate, fan-out, campaigns, sender
+/// profile), read from a policy's `[stream]` table.
+///
+/// Windows and expiry follow event time (`Message::timestamp_ms`), never the
+/// wall clock:
+///
+/// - a message counts at its own timestamp, unless it is more than
+///   `late_slack_ms` older than the latest event time seen; then it counts
+///   at that latest time minus the slack (reported in `Stats::late`); the
+///   latest event time moves forward by at most half the slack per message,
+///   so one timestamp far in the future cannot make all others late;
+/// - a message without a timestamp counts at the latest event time seen;
+///   before any timestamped message it gets profile evidence only
+///   (`Stats::untimed`);
+/// - without a sender there is no rate or fan-out evidence, and the message
+///   cannot be blamed for spreading a text; without a recipient it adds no
+///   fan-out.
+///
+/// Memory is bounded by `max_senders` and `max_fingerprints`: 64 bytes per
+/// sender and 120 per fingerprint band (slot and key). Each table fills to
+/// about 90% of its cap; then a new entry takes the place of the entry seen
+/// longest ago among the few it could go to: an idle one (`Stats::expired`)
+/// or, when all are active, a live one (`Stats::senders_evicted`,
+/// `Stats::fingerprints_evicted`).
+///
+/// ```
+/// use dmguard::Policy;
+///
+/// let policy = Policy::from_toml_str("[stream]\nmax_senders = 100000\nburst_per_minute = 20\n")?;
+/// assert_eq!(policy.stream.max_senders, 100_000);
+/// assert!(Policy::from_toml_str("[stream]\nshards = 0\n").is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StreamPolicy {
+    /// Independent locks the state is split into, so that many threads can
+    /// check at once. Default 16.
+    pub shards: usize,
+    /// Senders remembered at most; beyond it the sender seen longest ago in
+    /// the same two small sets is forgotten; a table holds about 90% of its
+    /// cap before it starts forgetting. Default 1 250 000 (80 MB).
+    pub max_senders: usize,
+    /// Fingerprint bands remembered at most (each text has `fingerprint_bands`
+    /// of them). Default 262 144.
+    pub max_fingerprints: usize,
+    /// How late a message may arrive and still count at its own time; an
+    /// older one counts at the latest event time minus this slack.
+    /// Default 120 000 (two minutes).
+    pub late_slack_ms: u64,
+    /// A sender idle this long is forgotten first when room is needed.
+    /// Default 86 400 000 (a day).
+    pub sender_idle_ms: u64,
+    /// Window for a sender's distinct recipients. Default 1 200 000 (20 min).
+    pub fanout_window_ms: u64,
+    /// Window for a text's senders and recipients. Default 1 200 000 (20 min).
+    pub campaign_window_ms: u64,
+    /// Messages per minute from one sender that count as a burst. Default 10.
+    pub burst_per_minute: u32,
+    /// Messages per hour from one sender that count as a burst. Default 60.
+    pub burst_per_hour: u32,
+    /// Distinct recipients of one sender in the fan-out window from which
+    /// `SENDER_FANOUT` fires. Default 3.
+    pub fanout_recipients: u32,
+    /// Distinct recipients of one text from which `CAMPAIGN_FANOUT` may fire
+    /// (it also needs the text to reach more inboxes than it has senders).
+    /// Default 3.
+    pub campaign_recipients: u32,
+    /// New senders of one text from which `CAMPAIGN_SWARM` may fire.
+    /// Default 3.
+    pub swarm_new_senders: u32,
+    /// Share of a text's senders that must be new for `CAMPAIGN_SWARM`.
+    /// Default 0.75.
+    pub swarm_new_share: f64,
+    /// Accounts younger than this many days are new. Default 30.
+    pub new_account_days: u32,
+    /// `SENDER_FOLLOW_RATIO` fires when the sender follows at least this many
+    /// times more accounts than follow it back... Default 20.
+    pub follow_ratio: f64,
+    /// ...and follows at least this many accounts. Default 200.
+    pub follow_min_following: u64,
+    /// Bands per fingerprint, 1 to 4: more bands catch copies that differ
+    /// more, at a little more cost. Default 3.
+    pub fingerprint_bands: usize,
+    /// Words (after masking numbers and links) a text needs to be
+    /// fingerprinted. Default 4.
+    pub fingerprint_min_words: usize,
+}
+
+impl Default for StreamPolicy {
+    fn default() -> Self {
+        StreamPolicy {
+            shards: 16,
+            max_senders: 1_250_000,
+            max_fingerprints: 1 << 18,
+            late_slack_ms: 120_000,
+            sender_idle_ms: 86_400_000,
+            fanout_window_ms: 1_200_000,
+            campaign_window_ms: 1_200_000,
+            burst_per_minute: 10,
+            burst_per_hour: 60,
+            fanout_recipients: 3,
+            campaign_recipients: 3,
+            swarm_new_senders: 3,
+            swarm_new_share: 0.75,
+            new_account_days: 30,
+            follow_ratio: 20.0,
+            follow_min_following: 200,
+            fingerprint_bands: 3,
+            fingerprint_min_words: 4,
+        }
+    }
+}
+
+impl StreamPolicy {
+    /// Checks ranges; errors name the key.
+    pub(crate) fn validate(&self) -> Result<(), Error> {
+        let bad = |key: &str, why: String| Err(Error::policy(Some(format!("stream.{key}")), why));
+        if !(1..=4096).contains(&self.shards) {
+            return bad(
+                "shards",
+                format!("shards = {} is outside 1..=4096", self.shards),
+            );
+        }
+        for (key, v) in [
+            ("max_senders", self.max_senders),
+            ("max_fingerprints", self.max_fingerprints),
+        ] {
+            if v == 0 {
+                return bad(key, format!("{key} must be at least 1"));
+            }
+        }
+        for (key, v) in [
+            ("fanout_window_ms", self.fanout_window_ms),
+            ("campaign_window_ms", self.campaign_window_ms),
+            ("sender_idle_ms", self.sender_idle_ms),
+        ] {
+            if !(2_000..=u64::from(u32::MAX) * 1000).contains(&v) {
+                return bad(key, format!("{key} = {v} is outside 2 s ..= 136 years"));
+            }
+        }
+        if !(1..=4).contains(&self.fingerprint_bands) {
+            return bad(
+                "fingerprint_bands",
+                format!(
+                    "fingerprint_bands = {} is outside 1..=4",
+                    self.fingerprint_bands
+                ),
+            );
+        }
+        if !(0.0..=1.0).contains(&self.swarm_new_share) {
+            return bad(
+                "swarm_new_share",
+                format!(
+                    "swarm_new_share = {} is outside [0, 1]",
+                    self.swarm_new_share
+                ),
+            );
+        }
+        if !(self.follow_ratio.is_finite() && self.follow_ratio >= 1.0) {
+            return bad(
+                "follow_ratio",
+                format!("follow_ratio = {} must be a number >= 1", self.follow_ratio),
+            );
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Policy;
+
+    #[test]
+    fn bad_stream_values_are_named() {
+        for (source, key) in [
+            ("[stream]\nshards = 0\n", "shards"),
+            ("[stream]\nfingerprint_bands = 9\n", "fingerprint_bands"),
+            ("[stream]\nswarm_new_share = 1.5\n", "swarm_new_share"),
+            ("[stream]\ncampaign_window_ms = 10\n", "campaign_window_ms"),
+            ("[stream]\nmax_senders = 0\n", "max_senders"),
+            ("[stream]\nburst_per_mintue = 3\n", "burst_per_mintue"),
+        ] {
+            let e = Policy::from_toml_str(source).unwrap_err().to_string();
+            assert!(e.contains(key), "{source}: {e}");
+        }
+    }
+
+    #[test]
+    fn the_default_section_round_trips() {
+        let policy = Policy::from_toml_str("[stream]\nlate_slack_ms = 5000\n").unwrap();
+        assert_eq!(policy.stream.late_slack_ms, 5000);
+        assert_eq!(policy.stream.shards, 16);
+        let json = serde_json::to_string(&policy).unwrap();
+        assert_eq!(Policy::from_json_str(&json).unwrap(), policy);
+    }
+}

@@ -1,0 +1,306 @@
+//! Stream state: what the filter remembers between messages, bounded,
+//! sharded and restartable.
+//!
+//! Two tables, each split into `shards` mutex-protected parts chosen by key:
+//! senders (rate windows, fan-out, recent recipients) and fingerprint bands
+//! (who sent which text to whom). Both are set-associative with a fixed cap
+//! (see `shard`), so memory stays bounded whatever the input.
+//!
+//! Time is event time. Each message counts at its own timestamp, except
+//! that a message more than `late_slack_ms` older than the latest event time
+//! seen counts at that latest time minus the slack (so that a replayed or
+//! stuck message cannot rewind the windows). A message without a timestamp
+//! counts at the latest event time seen; before any timestamped message has
+//! been seen it adds profile evidence only. The latest event time moves
+//! forward by at most half the slack per message, so a single timestamp far
+//! in the future does not turn every later message into a late one.
+
+mod campaign;
+mod config;
+mod fingerprint;
+pub(crate) mod hash;
+mod sender;
+mod shard;
+mod snapshot;
+
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
+
+use serde::Serialize;
+
+use crate::Error;
+use crate::features::{Evidence, rate, sender as profile};
+use crate::message::Message;
+use crate::normalize::Canonical;
+
+pub(crate) use campaign::{CampaignCell, CampaignObservation};
+pub use config::StreamPolicy;
+pub(crate) use sender::{SenderObservation, SenderRecord};
+use shard::Table;
+pub use snapshot::StateSnapshot;
+
+use hash::{RECIPIENT_SEED, SENDER_SEED, hash_str};
+
+/// What the stream state holds and has dropped, from [`Filter::stats`].
+///
+/// [`Filter::stats`]: crate::Filter::stats
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Stats {
+    /// Senders remembered.
+    pub senders: usize,
+    /// Fingerprint bands remembered.
+    pub fingerprints: usize,
+    /// Senders forgotten while still active, to make room (the one seen
+    /// longest ago in its set goes).
+    pub senders_evicted: u64,
+    /// Fingerprint bands forgotten while still active, to make room.
+    pub fingerprints_evicted: u64,
+    /// Idle senders and bands whose room was reused.
+    pub expired: u64,
+    /// Approximate bytes held by both tables.
+    pub bytes: usize,
+    /// Messages counted in the stream.
+    pub messages: u64,
+    /// Messages without a timestamp (counted at the latest event time).
+    pub untimed: u64,
+    /// Messages older than the late slack (counted at latest minus slack).
+    pub late: u64,
+}
+
+/// The filter's memory of the stream.
+pub(crate) struct Stream {
+    policy: StreamPolicy,
+    senders: Box<[Mutex<Table<SenderRecord>>]>,
+    campaigns: Box<[Mutex<Table<CampaignCell>>]>,
+    /// Latest event time seen, ms; `i64::MIN` before the first.
+    latest_ms: AtomicI64,
+    /// How far one message may move `latest_ms` forward: half the slack.
+    max_step_ms: i64,
+    /// Timed messages without a sender (the others are counted in the
+    /// sender shards).
+    unsent: AtomicU64,
+    untimed: AtomicU64,
+    late: AtomicU64,
+}
+
+impl std::fmt::Debug for Stream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Stream")
+            .field("stats", &self.stats())
+            .finish()
+    }
+}
+
+/// Locks a shard; a panic elsewhere while holding it leaves counters that
+/// are still valid, so poisoning is ignored.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn secs(ms: u64) -> u32 {
+    u32::try_from(ms / 1000).unwrap_or(u32::MAX).max(1)
+}
+
+impl Stream {
+    pub fn new(policy: &StreamPolicy) -> Stream {
+        let shards = policy.shards.max(1);
+        let per = |cap: usize| cap.div_ceil(shards);
+        Stream {
+            senders: (0..shards)
+                .map(|_| Mutex::new(Table::new(per(policy.max_senders))))
+                .collect(),
+            campaigns: (0..shards)
+                .map(|_| Mutex::new(Table::new(per(policy.max_fingerprints))))
+                .collect(),
+            policy: policy.clone(),
+            latest_ms: AtomicI64::new(i64::MIN),
+            max_step_ms: i64::try_from(policy.late_slack_ms / 2)
+                .unwrap_or(i64::MAX)
+                .max(1000),
+            unsent: AtomicU64::new(0),
+            untimed: AtomicU64::new(0),
+            late: AtomicU64::new(0),
+        }
+    }
+
+    fn shard<'a, T>(&self, shards: &'a [Mutex<T>], key: u64) -> &'a Mutex<T> {
+        &shards[(key % shards.len() as u64) as usize]
+    }
+
+    /// The event time a message counts at, in ms, or `None` when no time is
+    /// known yet.
+    fn event_time(&self, timestamp_ms: Option<i64>) -> Option<i64> {
+        let Some(ts) = timestamp_ms else {
+            self.untimed.fetch_add(1, Ordering::Relaxed);
+            let latest = self.latest_ms.load(Ordering::Relaxed);
+            return (latest != i64::MIN).then_some(latest);
+        };
+        // The latest time moves in whole seconds: one shared write per
+        // second instead of one per message, so threads do not contend. It
+        // moves at most half the late slack per message, so that one wrong
+        // clock far in the future cannot make every other message late; after
+        // a real gap it catches up within a few messages.
+        let mut latest = self.latest_ms.load(Ordering::Relaxed);
+        if ts >= latest.saturating_add(1000) {
+            let step = if latest == i64::MIN {
+                ts
+            } else {
+                ts.min(latest.saturating_add(self.max_step_ms))
+            };
+            latest = self.latest_ms.fetch_max(step, Ordering::Relaxed);
+        }
+        let floor = latest.saturating_sub(self.policy.late_slack_ms as i64);
+        if latest != i64::MIN && ts < floor {
+            self.late.fetch_add(1, Ordering::Relaxed);
+            return Some(floor);
+        }
+        Some(ts)
+    }
+
+    /// Counts the message and records the stream and profile evidence.
+    pub fn observe(&self, msg: &Message<'_>, canon: &Canonical, evidence: &mut Evidence) {
+        let p = &self.policy;
+        let new_by_profile = profile::scan(msg.profile.as_ref(), p, evidence);
+        let Some(t_ms) = self.event_time(msg.timestamp_ms) else {
+            return;
+        };
+        let t = u32::try_from(t_ms.max(0) / 1000).unwrap_or(u32::MAX);
+        let sender = msg.sender.map(|s| hash_str(s, SENDER_SEED));
+        let recipient = msg.recipient.map(|r| hash_str(r, RECIPIENT_SEED));
+        let followed = msg.profile.is_some_and(|p| p.recipient_follows_sender);
+
+        if sender.is_none() {
+            self.unsent.fetch_add(1, Ordering::Relaxed);
+        }
+        let mut new_in_stream = false;
+        let mut sender_recipients = None;
+        if let Some(key) = sender {
+            let observation = {
+                let mut table = lock(self.shard(&self.senders, key));
+                table.messages += 1;
+                let (record, fresh) = table.entry(key, t, secs(p.sender_idle_ms));
+                record.observe(fresh, t, recipient, t / secs(p.fanout_window_ms / 2))
+            };
+            new_in_stream = observation.new_in_stream;
+            sender_recipients = Some(observation.recipients);
+            rate::sender(&observation, followed, p, evidence);
+        }
+        // A sender whose account age is unknown counts as new when the
+        // stream first saw it less than an hour ago.
+        let new_sender = new_by_profile.unwrap_or(sender.is_some() && new_in_stream);
+
+        let Some(fp) =
+            fingerprint::fingerprint(&canon.text, p.fingerprint_bands, p.fingerprint_min_words)
+        else {
+            return;
+        };
+        let bin = t / secs(p.campaign_window_ms / 2);
+        let ttl = secs(p.campaign_window_ms);
+        let mut best: Option<CampaignObservation> = None;
+        for &key in fp.keys() {
+            let o = {
+                let mut table = lock(self.shard(&self.campaigns, key));
+                let (cell, fresh) = table.entry(key, t, ttl);
+                cell.observe(fresh, t, bin, sender, recipient, new_sender)
+            };
+            // The band that has seen this text most widely speaks for it.
+            if best.is_none_or(|b| o.messages > b.messages) {
+                best = Some(o);
+            }
+        }
+        if let Some(o) = best {
+            let me = rate::Participant {
+                recipients: sender_recipients,
+                new: new_sender,
+                profiled: new_by_profile.is_some(),
+            };
+            rate::campaign(&o, me, p, evidence);
+        }
+    }
+
+    pub fn stats(&self) -> Stats {
+        let mut stats = Stats {
+            messages: self.unsent.load(Ordering::Relaxed),
+            untimed: self.untimed.load(Ordering::Relaxed),
+            late: self.late.load(Ordering::Relaxed),
+            ..Stats::default()
+        };
+        for shard in self.senders.iter() {
+            let t = lock(shard);
+            stats.senders += t.len();
+            stats.messages += t.messages;
+            stats.senders_evicted += t.evicted;
+            stats.expired += t.expired;
+            stats.bytes += t.bytes();
+        }
+        for shard in self.campaigns.iter() {
+            let t = lock(shard);
+            stats.fingerprints += t.len();
+            stats.fingerprints_evicted += t.evicted;
+            stats.expired += t.expired;
+            stats.bytes += t.bytes();
+        }
+        stats
+    }
+
+    pub fn snapshot(&self) -> StateSnapshot {
+        let latest = self.latest_ms.load(Ordering::Relaxed);
+        let senders = self
+            .senders
+            .iter()
+            .flat_map(|s| lock(s).iter().map(|(k, v)| (k, *v)).collect::<Vec<_>>())
+            .collect();
+        let campaigns = self
+            .campaigns
+            .iter()
+            .flat_map(|s| lock(s).iter().map(|(k, v)| (k, *v)).collect::<Vec<_>>())
+            .collect();
+        StateSnapshot::new((latest != i64::MIN).then_some(latest), senders, campaigns)
+    }
+
+    /// Adds a snapshot's entries to the state (a fresh filter gets exactly
+    /// the snapshot's memory, up to its own caps).
+    pub fn restore(&self, snapshot: &StateSnapshot) -> Result<(), Error> {
+        snapshot.check()?;
+        if let Some(latest) = snapshot.latest_ms() {
+            self.latest_ms.fetch_max(latest, Ordering::Relaxed);
+        }
+        let now = u32::try_from(snapshot.latest_ms().unwrap_or(0).max(0) / 1000).unwrap_or(0);
+        let p = &self.policy;
+        for &(key, record) in snapshot.senders() {
+            let mut table = lock(self.shard(&self.senders, key));
+            *table.entry(key, now, secs(p.sender_idle_ms)).0 = record;
+        }
+        for &(key, cell) in snapshot.campaigns() {
+            let mut table = lock(self.shard(&self.campaigns, key));
+            *table.entry(key, now, secs(p.campaign_window_ms)).0 = cell;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: i64 = 1_750_000_000_000;
+
+    #[test]
+    fn event_time_handles_untimed_late_and_future_messages() {
+        let stream = Stream::new(&StreamPolicy::default());
+        assert_eq!(stream.event_time(None), None, "no clock yet");
+        assert_eq!(stream.event_time(Some(T0)), Some(T0));
+        assert_eq!(stream.event_time(None), Some(T0));
+        // Within the two-minute slack: its own time.
+        assert_eq!(stream.event_time(Some(T0 - 60_000)), Some(T0 - 60_000));
+        // Beyond it: the latest time minus the slack.
+        assert_eq!(stream.event_time(Some(T0 - 3_600_000)), Some(T0 - 120_000));
+        // A clock a year ahead moves the filter's clock by one minute only.
+        let year = 365 * 86_400_000;
+        assert_eq!(stream.event_time(Some(T0 + year)), Some(T0 + year));
+        assert_eq!(stream.event_time(None), Some(T0 + 60_000));
+        assert_eq!(stream.event_time(Some(T0 + 1000)), Some(T0 + 1000));
+        let stats = stream.stats();
+        assert_eq!((stats.untimed, stats.late), (3, 1));
+    }
+}

@@ -1,0 +1,120 @@
+//! A serialisable copy of the stream state, so that a restart does not
+//! forget a running campaign.
+
+use std::io::{Read, Write};
+
+use serde::{Deserialize, Serialize};
+
+use super::{CampaignCell, SenderRecord};
+use crate::Error;
+
+/// The format written by this version; a snapshot of another version is
+/// refused rather than misread.
+const VERSION: u32 = 1;
+
+/// The stream state at one moment: senders, fingerprint bands and the
+/// latest event time. Take one with [`Filter::snapshot_state`], give it
+/// back with [`Filter::restore_state`]; it is plain serde data, so any
+/// serde format works, and [`StateSnapshot::to_writer`] /
+/// [`StateSnapshot::from_reader`] use JSON.
+///
+/// [`Filter::snapshot_state`]: crate::Filter::snapshot_state
+/// [`Filter::restore_state`]: crate::Filter::restore_state
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StateSnapshot {
+    version: u32,
+    latest_ms: Option<i64>,
+    senders: Vec<(u64, SenderRecord)>,
+    campaigns: Vec<(u64, CampaignCell)>,
+}
+
+impl StateSnapshot {
+    pub(crate) fn new(
+        latest_ms: Option<i64>,
+        senders: Vec<(u64, SenderRecord)>,
+        campaigns: Vec<(u64, CampaignCell)>,
+    ) -> StateSnapshot {
+        StateSnapshot {
+            version: VERSION,
+            latest_ms,
+            senders,
+            campaigns,
+        }
+    }
+
+    pub(crate) fn check(&self) -> Result<(), Error> {
+        if self.version != VERSION {
+            return Err(Error::invalid_input(format!(
+                "state snapshot version {} is not the supported version {VERSION}",
+                self.version
+            )));
+        }
+        if self.senders.iter().any(|e| e.0 == 0) || self.campaigns.iter().any(|e| e.0 == 0) {
+            return Err(Error::invalid_input("state snapshot holds a zero key"));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn latest_ms(&self) -> Option<i64> {
+        self.latest_ms
+    }
+
+    pub(crate) fn senders(&self) -> &[(u64, SenderRecord)] {
+        &self.senders
+    }
+
+    pub(crate) fn campaigns(&self) -> &[(u64, CampaignCell)] {
+        &self.campaigns
+    }
+
+    /// Senders held in the snapshot.
+    pub fn sender_count(&self) -> usize {
+        self.senders.len()
+    }
+
+    /// Fingerprint bands held in the snapshot.
+    pub fn fingerprint_count(&self) -> usize {
+        self.campaigns.len()
+    }
+
+    /// Writes the snapshot as JSON.
+    pub fn to_writer(&self, writer: impl Write) -> Result<(), Error> {
+        serde_json::to_writer(writer, self)
+            .map_err(|e| Error::invalid_input(format!("writing the state snapshot: {e}")))
+    }
+
+    /// Reads a snapshot written by [`StateSnapshot::to_writer`].
+    pub fn from_reader(reader: impl Read) -> Result<StateSnapshot, Error> {
+        let snapshot: StateSnapshot = serde_json::from_reader(reader)
+            .map_err(|e| Error::invalid_input(format!("reading the state snapshot: {e}")))?;
+        snapshot.check()?;
+        Ok(snapshot)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_refuses_what_it_cannot_read() {
+        let snap = StateSnapshot::new(
+            Some(1_750_000_000_000),
+            vec![(7, SenderRecord::default())],
+            vec![(9, CampaignCell::default())],
+        );
+        let mut bytes = Vec::new();
+        snap.to_writer(&mut bytes).unwrap();
+        assert_eq!(StateSnapshot::from_reader(&bytes[..]).unwrap(), snap);
+
+        let zero = StateSnapshot::new(None, vec![(0, SenderRecord::default())], vec![]);
+        assert!(zero.check().unwrap_err().to_string().contains("zero key"));
+        let text = String::from_utf8(bytes)
+            .unwrap()
+            .replace("\"version\":1", "\"version\":2");
+        let e = StateSnapshot::from_reader(text.as_bytes()).unwrap_err();
+        assert!(e.to_string().contains("version 2"), "{e}");
+        assert!(StateSnapshot::from_reader(&b"not json"[..]).is_err());
+    }
+}

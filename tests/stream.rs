@@ -1,0 +1,547 @@
+//! Stream evidence on synthetic streams built here: a support surge and an
+//! upset customer stay allowed; fan-out bots and swarms are flagged from
+//! their fourth message; the state is shared by threads, bounded, and
+//! survives a restart.
+//!
+//! The bots send a spam-neutral text ("hey check this out ...") so that
+//! what flags them is the stream, not the text rules.
+
+use dmguard::{Filter, Message, Policy, SenderProfile, StateSnapshot, Verdict};
+
+const T0: i64 = 1_750_000_000_000;
+const SEC: i64 = 1000;
+const MIN: i64 = 60 * SEC;
+
+/// splitmix64: a deterministic stream of numbers for the generators.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+fn established(i: u64) -> SenderProfile {
+    SenderProfile {
+        account_age_days: Some(400 + (i % 3000) as u32),
+        followers: Some(50 + i % 400),
+        following: Some(80 + i % 300),
+        ..SenderProfile::default()
+    }
+}
+
+fn fresh(i: u64) -> SenderProfile {
+    // New but otherwise unremarkable: no lopsided following, so that the
+    // swarm evidence, not the profile, has to do the work.
+    SenderProfile {
+        account_age_days: Some((i % 5) as u32),
+        followers: Some(i % 7),
+        following: Some(20 + i % 30),
+        ..SenderProfile::default()
+    }
+}
+
+/// One message of a stream, owning its strings.
+#[derive(Clone)]
+struct Dm {
+    ts: Option<i64>,
+    sender: String,
+    recipient: String,
+    text: String,
+    profile: SenderProfile,
+}
+
+impl Dm {
+    fn new(ts: i64, sender: String, recipient: &str, text: String, profile: SenderProfile) -> Dm {
+        Dm {
+            ts: Some(ts),
+            sender,
+            recipient: recipient.to_string(),
+            text,
+            profile,
+        }
+    }
+
+    fn check(&self, filter: &Filter) -> Verdict {
+        let mut msg = Message::new(&self.text)
+            .with_sender(&self.sender)
+            .with_recipient(&self.recipient)
+            .with_profile(self.profile);
+        msg.timestamp_ms = self.ts;
+        filter.check(&msg)
+    }
+}
+
+/// A bot variant of one spam-neutral text: invisible characters, a
+/// look-alike letter, appended emoji or digits, a different short link.
+fn bot_text(rng: &mut Rng) -> String {
+    let check = ["check", "\u{0441}heck", "ch\u{200b}eck", "che\u{0441}k"][rng.below(4) as usize];
+    let tail = match rng.below(4) {
+        0 => format!(" https://bit.ly/{:x}", rng.next() % 0xfffff),
+        1 => format!(" {}", rng.below(10_000)),
+        2 => " 🔥🔥".to_string(),
+        _ => format!(" tinyurl.com/{:x} 😍", rng.next() % 0xffff),
+    };
+    format!("hey {check} this out, you will love it{tail}")
+}
+
+/// 200 established customers (with a few fresh accounts among them) writing
+/// near-identical complaints to one brand within ten minutes, some pasting
+/// the brand's shop link.
+fn surge(rng: &mut Rng, start: i64, brand: &str, tag: &str) -> Vec<Dm> {
+    (0..200u64)
+        .map(|i| {
+            let order = 100_000 + rng.below(900_000);
+            let text = match rng.below(4) {
+                0 => format!("my order #{order} hasn't arrived, can you help?"),
+                1 => format!(
+                    "my order #{order} hasn't arrived, can you help? https://shop.brand.example/orders/{order}"
+                ),
+                2 => format!("My order {order} hasn't arrived!! can you help?? 😡"),
+                _ => format!("hi, my order #{order} hasn't arrived yet, can you help please"),
+            };
+            let profile = if i % 25 == 0 { fresh(i) } else { established(i) };
+            let ts = start + rng.below(10 * MIN as u64) as i64;
+            Dm::new(ts, format!("cust_{tag}_{i}"), brand, text, profile)
+        })
+        .collect()
+}
+
+/// Ordinary followers: one DM each to one of twenty brands, spread over an
+/// hour, each text different.
+fn background(rng: &mut Rng, start: i64, n: u64) -> Vec<Dm> {
+    (0..n)
+        .map(|i| {
+            let brand = format!("brand_{:02}", rng.below(20));
+            let text = format!("hello, question {i} about the blue jacket sizes, thanks");
+            let ts = start + rng.below(60 * MIN as u64) as i64;
+            Dm::new(ts, format!("follower_{i}"), &brand, text, established(i))
+        })
+        .collect()
+}
+
+fn by_time(mut dms: Vec<Dm>) -> Vec<Dm> {
+    dms.sort_by_key(|d| d.ts);
+    dms
+}
+
+fn flagged(v: &Verdict) -> bool {
+    v.is_flagged()
+}
+
+#[test]
+fn a_support_surge_is_never_flagged() {
+    let filter = Filter::default();
+    let mut rng = Rng(1);
+    let mut dms = surge(&mut rng, T0, "brand_01", "a");
+    dms.extend(background(&mut rng, T0, 300));
+    for dm in by_time(dms) {
+        let v = dm.check(&filter);
+        assert!(!flagged(&v), "{} flagged: {:?}", dm.text, v.reasons);
+        assert!(v.reason("CAMPAIGN_FANOUT").is_none() && v.reason("CAMPAIGN_SWARM").is_none());
+    }
+}
+
+#[test]
+fn a_support_surge_without_profiles_is_never_flagged() {
+    // Every customer is new to the stream and nothing else is known about
+    // them: first-seen alone must not make a surge look like a swarm.
+    let filter = Filter::default();
+    let mut rng = Rng(6);
+    for dm in by_time(surge(&mut rng, T0, "brand_02", "np")) {
+        let msg = Message::new(&dm.text)
+            .with_sender(&dm.sender)
+            .with_recipient(&dm.recipient)
+            .with_timestamp_ms(dm.ts.unwrap_or(T0));
+        let v = filter.check(&msg);
+        assert!(!v.is_flagged(), "{} flagged: {:?}", dm.text, v.reasons);
+    }
+}
+
+#[test]
+fn a_swarm_without_profiles_is_flagged_when_it_spreads() {
+    let filter = Filter::default();
+    let mut rng = Rng(7);
+    for i in 0..40i64 {
+        let text = bot_text(&mut rng);
+        let (sender, brand) = (format!("anon_{i}"), format!("brand_{}", i % 15));
+        let msg = Message::new(&text)
+            .with_sender(&sender)
+            .with_recipient(&brand)
+            .with_timestamp_ms(T0 + i * 10 * SEC);
+        let v = filter.check(&msg);
+        if i >= 3 {
+            assert!(v.is_flagged(), "message {i} allowed: {:?}", v.reasons);
+        }
+    }
+}
+
+#[test]
+fn an_upset_customer_is_never_flagged() {
+    let filter = Filter::default();
+    let texts = [
+        "where is my refund",
+        "I have been waiting for three weeks for my refund",
+        "hello??",
+        "this is ridiculous, I want my money back",
+        "I have been waiting for three weeks for my refund",
+        "answer me please",
+        "I will report this to my bank if you don't reply",
+        "I have been waiting for three weeks for my refund!!!",
+    ];
+    for (i, text) in texts.iter().enumerate() {
+        let dm = Dm::new(
+            T0 + i as i64 * 20 * SEC,
+            "angry_customer".into(),
+            "brand_07",
+            text.to_string(),
+            fresh(1),
+        );
+        let v = dm.check(&filter);
+        assert!(!flagged(&v), "message {i} flagged: {:?}", v.reasons);
+    }
+}
+
+#[test]
+fn a_fresh_account_complaining_is_not_flagged_for_its_profile() {
+    let filter = Filter::default();
+    let profile = SenderProfile {
+        account_age_days: Some(0),
+        followers: Some(0),
+        following: Some(5000),
+        ..SenderProfile::default()
+    };
+    let dm = Dm::new(
+        T0,
+        "new_here".into(),
+        "brand_02",
+        "made this account just to tell you my parcel never came".into(),
+        profile,
+    );
+    let v = dm.check(&filter);
+    assert!(v.reason("SENDER_NEW_ACCOUNT").is_some());
+    assert!(!flagged(&v), "{:?}", v.reasons);
+}
+
+/// Regression: a one-day-old account with a lopsided following pasted the
+/// brand's shop link during a surge, and the link's first-contact evidence
+/// stacked on the profile evidence up to review (the built-in policy does
+/// not know the brand's domain).
+#[test]
+fn a_fresh_account_pasting_a_shop_link_is_not_flagged_for_its_profile() {
+    let filter = Filter::default();
+    let profile = SenderProfile {
+        account_age_days: Some(1),
+        followers: Some(0),
+        following: Some(649),
+        ..SenderProfile::default()
+    };
+    let dm = Dm::new(
+        T0,
+        "new_customer".into(),
+        "brand_01",
+        "good morning my order #989613 hasn't arrived yet, can you check what is going on \
+         https://shop.brand.example/orders/989613"
+            .into(),
+        profile,
+    );
+    let v = dm.check(&filter);
+    assert!(v.reason("LINK_FIRST_CONTACT").is_some(), "{:?}", v.reasons);
+    assert!(!flagged(&v), "{:?}", v.reasons);
+}
+
+#[test]
+fn a_fanout_bot_is_flagged_from_its_fourth_message() {
+    let filter = Filter::default();
+    let mut rng = Rng(2);
+    let mut dms = background(&mut rng, T0, 200);
+    // An old, established account (hijacked): only the stream gives it away.
+    for i in 0..25u64 {
+        let text = bot_text(&mut rng);
+        let brand = format!("brand_{i:02}");
+        let ts = T0 + 5 * MIN + i as i64 * 20 * SEC;
+        dms.push(Dm::new(
+            ts,
+            "bot_fanout".into(),
+            &brand,
+            text,
+            established(7),
+        ));
+    }
+    let mut nth = 0;
+    for dm in by_time(dms) {
+        let v = dm.check(&filter);
+        if dm.sender == "bot_fanout" {
+            nth += 1;
+            if nth >= 4 {
+                assert!(flagged(&v), "bot message {nth} allowed: {:?}", v.reasons);
+                let fanout = v.reason("CAMPAIGN_FANOUT").expect("campaign fan-out");
+                assert!(fanout.detail.contains("inboxes"), "{}", fanout.detail);
+            }
+        } else {
+            assert!(!flagged(&v), "{} flagged: {:?}", dm.text, v.reasons);
+        }
+    }
+    assert_eq!(nth, 25);
+}
+
+#[test]
+fn a_bot_swarm_is_flagged_from_its_fourth_message() {
+    for (name, brands) in [("to one brand", 1), ("to many brands", 20)] {
+        let filter = Filter::default();
+        let mut rng = Rng(3);
+        let mut dms = surge(&mut rng, T0, "brand_03", "s");
+        for i in 0..60u64 {
+            let brand = format!("brand_{:02}", rng.below(brands));
+            let ts = T0 + MIN + i as i64 * 7 * SEC;
+            dms.push(Dm::new(
+                ts,
+                format!("swarm_{i}"),
+                &brand,
+                bot_text(&mut rng),
+                fresh(i),
+            ));
+        }
+        let mut nth = 0;
+        for dm in by_time(dms) {
+            let v = dm.check(&filter);
+            if dm.sender.starts_with("swarm_") {
+                nth += 1;
+                if nth >= 4 {
+                    assert!(
+                        flagged(&v),
+                        "{name}: swarm message {nth} allowed: {:?}",
+                        v.reasons
+                    );
+                    assert!(v.reason("CAMPAIGN_SWARM").is_some(), "{:?}", v.reasons);
+                }
+            } else {
+                assert!(!flagged(&v), "{name}: {} flagged: {:?}", dm.text, v.reasons);
+            }
+        }
+    }
+}
+
+#[test]
+fn four_threads_share_one_filter() {
+    let filter = Filter::default();
+    let handles: Vec<_> = (0..4u64)
+        .map(|t| {
+            let filter = filter.clone();
+            std::thread::spawn(move || {
+                let mut rng = Rng(100 + t);
+                let mut dms = surge(&mut rng, T0, &format!("brand_{t}"), &format!("t{t}"));
+                for i in 0..20u64 {
+                    let ts = T0 + MIN + i as i64 * 15 * SEC;
+                    let brand = format!("brand_x{i}");
+                    let text = bot_text(&mut rng);
+                    dms.push(Dm::new(
+                        ts,
+                        format!("bot_{t}"),
+                        &brand,
+                        text,
+                        established(t),
+                    ));
+                }
+                let mut flagged_bot = 0;
+                let mut flagged_ham = 0;
+                for dm in by_time(dms) {
+                    let v = dm.check(&filter);
+                    match (dm.sender.starts_with("bot_"), v.is_flagged()) {
+                        (true, true) => flagged_bot += 1,
+                        (false, true) => flagged_ham += 1,
+                        _ => {}
+                    }
+                }
+                (flagged_bot, flagged_ham)
+            })
+        })
+        .collect();
+    for h in handles {
+        let (bot, ham) = h.join().expect("no thread panics");
+        assert!(bot >= 17, "bot flagged {bot} of 20");
+        assert_eq!(ham, 0);
+    }
+    let stats = filter.stats();
+    assert_eq!(stats.messages, 4 * 220);
+    assert_eq!(stats.senders, 4 * 201);
+}
+
+#[test]
+fn a_restart_does_not_forget_a_running_campaign() {
+    let mut rng = Rng(4);
+    let bot: Vec<Dm> = (0..4u64)
+        .map(|i| {
+            let ts = T0 + i as i64 * 30 * SEC;
+            let brand = format!("brand_{i}");
+            Dm::new(ts, "bot".into(), &brand, bot_text(&mut rng), established(3))
+        })
+        .collect();
+    let before = Filter::default();
+    for dm in &bot[..3] {
+        dm.check(&before);
+    }
+    let mut bytes = Vec::new();
+    before.snapshot_state().to_writer(&mut bytes).unwrap();
+    let snapshot = StateSnapshot::from_reader(&bytes[..]).unwrap();
+    assert_eq!(snapshot.sender_count(), 1);
+    assert!(snapshot.fingerprint_count() >= 1);
+
+    let restarted = Filter::default();
+    restarted.restore_state(&snapshot).unwrap();
+    assert_eq!(restarted.stats().senders, 1);
+    let v = bot[3].check(&restarted);
+    assert!(v.is_flagged(), "{:?}", v.reasons);
+
+    // Without the snapshot the fourth message is a first message.
+    let forgetful = Filter::default();
+    assert!(!bot[3].check(&forgetful).is_flagged());
+
+    assert!(StateSnapshot::from_reader(&b"{\"version\": 99}"[..]).is_err());
+}
+
+#[test]
+fn eviction_keeps_memory_bounded() {
+    let policy = Policy::from_toml_str(
+        "[stream]\nshards = 4\nmax_senders = 1000\nmax_fingerprints = 1000\n",
+    )
+    .unwrap();
+    let filter = Filter::new(policy).unwrap();
+    for i in 0..20_000i64 {
+        let sender = format!("user_{i}");
+        let text = format!(
+            "a different message number {} from a distinct person",
+            i * 7919
+        );
+        let text = text.replace(char::is_numeric, "") + &"x".repeat((i % 17) as usize);
+        let msg = Message::new(&text)
+            .with_sender(&sender)
+            .with_recipient("brand_01")
+            .with_timestamp_ms(T0 + i * SEC);
+        filter.check(&msg);
+    }
+    let stats = filter.stats();
+    assert!(stats.senders <= 1000 && stats.senders >= 900, "{stats:?}");
+    assert!(stats.fingerprints <= 1000, "{stats:?}");
+    assert!(stats.senders_evicted + stats.expired >= 19_000, "{stats:?}");
+    assert!(stats.bytes <= 2000 * 64, "{stats:?}");
+}
+
+#[test]
+fn bytes_per_sender_stay_under_100() {
+    let policy = Policy::from_toml_str("[stream]\nmax_senders = 65536\n").unwrap();
+    let filter = Filter::new(policy).unwrap();
+    let empty = filter.stats().bytes;
+    let n = 55_000i64;
+    for i in 0..n {
+        let sender = format!("u{i}");
+        let msg = Message::new("hi")
+            .with_sender(&sender)
+            .with_recipient("brand_01")
+            .with_timestamp_ms(T0 + i);
+        filter.check(&msg);
+    }
+    let stats = filter.stats();
+    let per_sender = (stats.bytes - empty) as f64 / stats.senders as f64;
+    println!(
+        "{} senders, {per_sender:.1} bytes per sender",
+        stats.senders
+    );
+    assert!(stats.senders as i64 >= n * 995 / 1000, "{stats:?}");
+    assert!(per_sender <= 100.0, "{per_sender}");
+}
+
+#[test]
+fn late_and_untimed_messages_have_defined_behaviour() {
+    let filter = Filter::default();
+    // Before any timestamp, an untimed message adds no stream evidence.
+    let v = filter.check(&Message::new("hey check this out, you will love it").with_sender("b"));
+    assert!(v.reasons.is_empty());
+    assert_eq!(filter.stats().messages, 0);
+    assert_eq!(filter.stats().untimed, 1);
+
+    // A fan-out bot whose messages arrive out of order (within the slack)
+    // or without a timestamp is still counted.
+    let mut rng = Rng(5);
+    let order = [2i64, 0, 3, 1, 5, 4, 7, 6, 9, 8];
+    for (nth, &slot) in order.iter().enumerate() {
+        let text = bot_text(&mut rng);
+        let brand = format!("brand_{slot}");
+        let mut msg = Message::new(&text)
+            .with_sender("bot")
+            .with_recipient(&brand);
+        if slot % 3 != 2 {
+            msg = msg.with_timestamp_ms(T0 + slot * 10 * SEC);
+        }
+        let v = filter.check(&msg);
+        if nth >= 3 {
+            assert!(v.is_flagged(), "message {nth} allowed: {:?}", v.reasons);
+        }
+    }
+    // One clock far in the future does not make the others late.
+    let late = filter.stats().late;
+    filter.check(
+        &Message::new("from the year 2200")
+            .with_sender("d")
+            .with_timestamp_ms(7_258_118_400_000),
+    );
+    for i in 0..5 {
+        filter.check(
+            &Message::new("on time")
+                .with_sender("e")
+                .with_timestamp_ms(T0 + 100 * SEC + i * SEC),
+        );
+    }
+    assert_eq!(filter.stats().late, late);
+
+    // A message hours late counts at the latest time minus the slack.
+    let before = filter.stats().late;
+    filter.check(
+        &Message::new("old news")
+            .with_sender("c")
+            .with_timestamp_ms(T0 - 5 * 60 * MIN),
+    );
+    assert_eq!(filter.stats().late, before + 1);
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(64))]
+
+    /// Any text, sender, recipient and timestamp (far past, far future,
+    /// out of order, missing): checking never panics and scores stay in
+    /// [0, 1].
+    #[test]
+    fn arbitrary_streams_never_panic(
+        msgs in proptest::collection::vec(
+            (".{0,80}", proptest::option::of("[a-c]{1,2}"), proptest::option::of("[x-z]"),
+             proptest::option::of(proptest::num::i64::ANY), proptest::option::of(0u32..100)),
+            1..40,
+        )
+    ) {
+        let policy = Policy::from_toml_str("[stream]\nshards = 2\nmax_senders = 16\nmax_fingerprints = 16\n").unwrap();
+        let filter = Filter::new(policy).unwrap();
+        for (text, sender, recipient, ts, age) in &msgs {
+            let mut msg = Message::new(text);
+            msg.sender = sender.as_deref();
+            msg.recipient = recipient.as_deref();
+            msg.timestamp_ms = *ts;
+            msg.profile = age.map(|a| SenderProfile { account_age_days: Some(a), ..SenderProfile::default() });
+            let v = filter.check(&msg);
+            proptest::prop_assert!((0.0..=1.0).contains(&v.score));
+        }
+        let stats = filter.stats();
+        proptest::prop_assert!(stats.senders <= 16 && stats.fingerprints <= 16);
+        let snapshot = filter.snapshot_state();
+        let restored = Filter::default();
+        restored.restore_state(&snapshot).unwrap();
+        proptest::prop_assert_eq!(restored.stats().senders, stats.senders);
+    }
+}
