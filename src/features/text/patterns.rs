@@ -90,7 +90,7 @@ pub(crate) fn scan(text: &str) -> Found<'_> {
     if money_sign || (digits > 0 && has_currency_word(bytes)) {
         found.money = MONEY.find(text).map(|m| m.as_str());
     }
-    if digits >= 7 {
+    if digits >= 7 && has_digit_group(bytes) {
         found.phone = PHONE
             .find_iter(text)
             .map(|m| m.as_str())
@@ -170,6 +170,15 @@ fn has_long_token(bytes: &[u8], min: usize) -> bool {
     false
 }
 
+/// Whether a digit, one of `" .-"` and a digit follow each other: every
+/// [`PHONE`] match has two groups so joined, so a text of unbroken digit runs
+/// ("call 09061701461") skips the regex.
+fn has_digit_group(bytes: &[u8]) -> bool {
+    bytes.windows(3).any(|w| {
+        w[0].is_ascii_digit() && matches!(w[1], b' ' | b'.' | b'-') && w[2].is_ascii_digit()
+    })
+}
+
 /// Whether a number is followed by a currency word ("0.1 btc", "500 usd").
 /// Looked at only where a number ends, so that a message full of order
 /// numbers costs one comparison per number.
@@ -231,6 +240,24 @@ fn is_wallet(m: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn phone_matches_have_a_digit_group() {
+        // The precondition never hides a number the regex finds.
+        for text in [
+            "call 0906 170 1461 now",
+            "+44 7911 123456",
+            "(555) 123-4567",
+            "555.123.4567",
+            "ring 09061701461",
+            "1-800-555-0199",
+            "order 1234567 and 89",
+        ] {
+            let found = PHONE.find(text).is_some();
+            assert!(!found || has_digit_group(text.as_bytes()), "{text:?}");
+            assert_eq!(has_digit_group(text.as_bytes()), found, "{text:?}");
+        }
+    }
 
     #[test]
     fn long_tokens_are_found_wherever_they_sit() {
