@@ -1,5 +1,9 @@
 //! The whole `check`, on the hand-written fixture DMs and, when present, the
-//! SMS test set: messages per second and bytes per second.
+//! SMS test set: messages per second and bytes per second. The `stream`
+//! groups give each DM a sender, a recipient and a time two seconds after
+//! the one before, as a brand inbox sees them, so that the stream state
+//! (rate windows, campaign fingerprints) is part of the figure; the plain
+//! groups check text alone.
 
 use std::hint::black_box;
 use std::path::Path;
@@ -56,10 +60,42 @@ fn bench_set(c: &mut Criterion, name: &str, texts: &[String]) {
     group.finish();
 }
 
+/// The same texts as a stream: senders `u0`…`u996`, recipients
+/// `brand_00`…`brand_19`, event time advancing across iterations.
+fn bench_stream(c: &mut Criterion, name: &str, texts: &[String]) {
+    let filter = Filter::default();
+    let senders: Vec<String> = (0..texts.len()).map(|n| format!("u{}", n % 997)).collect();
+    let recipients: Vec<String> = (0..texts.len())
+        .map(|n| format!("brand_{:02}", n % 20))
+        .collect();
+    let mut group = c.benchmark_group(format!("check_stream/{name}"));
+    group.throughput(Throughput::Elements(texts.len() as u64));
+    let mut ts = 1_750_000_000_000i64;
+    group.bench_function("messages", |b| {
+        b.iter(|| {
+            for (n, text) in texts.iter().enumerate() {
+                ts += 2_000;
+                let msg = Message::new(text)
+                    .with_sender(&senders[n])
+                    .with_recipient(&recipients[n])
+                    .with_timestamp_ms(ts);
+                let v = filter.check(black_box(&msg));
+                assert!((0.0..=1.0).contains(&v.score));
+            }
+        })
+    });
+    group.finish();
+}
+
 fn check(c: &mut Criterion) {
-    bench_set(c, "fixtures", &fixture_texts());
+    let fixtures = fixture_texts();
+    bench_set(c, "fixtures", &fixtures);
+    bench_stream(c, "fixtures", &fixtures);
     match corpus_texts() {
-        Some(texts) => bench_set(c, "sms_test", &texts),
+        Some(texts) => {
+            bench_set(c, "sms_test", &texts);
+            bench_stream(c, "sms_test", &texts);
+        }
         None => eprintln!("skipped check/sms_test: ../shared/data not found"),
     }
 }

@@ -175,6 +175,17 @@ pub(crate) fn build(
     if text.is_ascii() && build_plain_ascii(text, out) {
         return;
     }
+    build_full(text, out, tokens, buf, disguises);
+}
+
+/// The phrase form by tokens: every disguise undone and counted.
+fn build_full(
+    text: &str,
+    out: &mut String,
+    tokens: &mut Vec<Token>,
+    buf: &mut String,
+    disguises: &mut Disguises,
+) {
     out.clear();
     tokenize(text, tokens);
     out.push(' ');
@@ -253,13 +264,16 @@ fn in_link(text: &str, start: usize, end: usize) -> bool {
 /// The phrase form of ASCII text with nothing to fold or join, in one pass:
 /// most DMs. Returns `false`, with `out` half written, as soon as it meets
 /// what needs the full path: a leet symbol, letters and digits in one
-/// token, or two single characters one separator apart.
+/// token, or three single characters in a row with no other gap than a
+/// join or a word break between them (where a spaced-out run may start;
+/// "i'm" or "a b" cannot be one).
 fn build_plain_ascii(text: &str, out: &mut String) -> bool {
     let bytes = text.as_bytes();
     out.push(' ');
     let n = bytes.len();
     let mut i = 0;
-    let mut last_single_end = usize::MAX;
+    // Single characters chained by joins or breaks, ending at `prev_end`.
+    let (mut singles, mut prev_end) = (0u32, 0usize);
     while i < n {
         while i < n && ASCII_CLASS[bytes[i] as usize] == 0 {
             i += 1;
@@ -284,11 +298,18 @@ fn build_plain_ascii(text: &str, out: &mut String) -> bool {
             return false;
         }
         if i - start == 1 {
-            if start == last_single_end.wrapping_add(1) {
+            singles = if singles > 0 && gap(&text[prev_end..start]) != Gap::Other {
+                singles + 1
+            } else {
+                1
+            };
+            if singles >= 3 {
                 return false;
             }
-            last_single_end = i;
+        } else {
+            singles = 0;
         }
+        prev_end = i;
         out.push_str(&text[start..i]);
         out.push(' ');
     }
@@ -417,6 +438,46 @@ mod tests {
             let c = canon(raw);
             assert_eq!(c.phrase, phrase, "{name}");
             assert_eq!(c.disguises.leet, leet, "{name}");
+        }
+    }
+
+    #[test]
+    fn plain_ascii_path_agrees_with_the_full_path() {
+        // Whenever the one-pass path finishes, the full path must build the
+        // same phrase form and find no disguise.
+        // (text, whether the one-pass path finishes)
+        let cases: &[(&str, bool)] = &[
+            ("i'm here", true),
+            ("u r 2 late", false),
+            ("u r late", true),
+            ("a b c", false),
+            ("a  b  c", false),
+            ("a.b c", false),
+            ("a b'c d", true),
+            ("x-y-z now", false),
+            ("i.e. this", true),
+            ("1 2 3 go", false),
+            ("ok lar... joking wif u oni...", true),
+            ("a b, c d, e f", true),
+            ("call me at 5 or 6 pm", true),
+            ("p.s. i'm a b", false),
+            ("p.s. i'm here", true),
+            ("g1ft", false),
+        ];
+        for &(text, finishes) in cases {
+            let mut plain = String::new();
+            assert_eq!(
+                super::build_plain_ascii(text, &mut plain),
+                finishes,
+                "{text:?}"
+            );
+            let (mut full, mut tokens, mut buf) = (String::new(), Vec::new(), String::new());
+            let mut disguises = super::super::Disguises::default();
+            super::build_full(text, &mut full, &mut tokens, &mut buf, &mut disguises);
+            if finishes {
+                assert_eq!(plain, full, "{text:?}");
+                assert_eq!(disguises, super::super::Disguises::default(), "{text:?}");
+            }
         }
     }
 

@@ -170,6 +170,7 @@ impl Shingles {
     }
 
     /// A whitespace-separated token and the ASCII words found in it.
+    #[inline]
     fn token(&mut self, token: &str, flags: u8, words: &[(u64, bool)]) {
         if flags & LINKY != 0 && is_link(token) {
             // A link is masked like a number.
@@ -189,6 +190,7 @@ impl Shingles {
 
     /// A word, or a number (masked: a run of them becomes one placeholder
     /// between words, nothing at the ends).
+    #[inline]
     fn word(&mut self, h: u64, numeric: bool) {
         if numeric {
             self.masked = true;
@@ -235,13 +237,13 @@ fn densify(mins: &mut [u64]) {
 /// A word that is (part of) a link: a scheme, `www.`, or a dot between
 /// letters as in `bit.ly/x` or `shop.brand.example`.
 fn is_link(token: &str) -> bool {
-    if token.contains("://") || token.starts_with("www.") {
-        return true;
-    }
-    token
-        .as_bytes()
-        .windows(3)
-        .any(|w| w[0].is_ascii_alphanumeric() && w[1] == b'.' && w[2].is_ascii_alphabetic())
+    // One pass over byte triples: a substring search for "://" costs more
+    // to start than a DM's token is long.
+    token.starts_with("www.")
+        || token.as_bytes().windows(3).any(|w| {
+            w == b"://"
+                || (w[0].is_ascii_alphanumeric() && w[1] == b'.' && w[2].is_ascii_alphabetic())
+        })
 }
 
 /// A word's hash, the same as the byte path's for ASCII words; a word that mixes ASCII letters with

@@ -69,6 +69,13 @@ impl<V: Slot> Table<V> {
     /// The two sets a key may live in ("two-choice" hashing: a new key
     /// goes to whichever has room, so sets overflow far later than with
     /// one choice and the table fills to its cap before evicting).
+    /// The keys of the set starting at slot `start`.
+    fn set_keys(&self, start: usize) -> &[u64; WAYS] {
+        self.keys[start..start + WAYS]
+            .try_into()
+            .expect("a set start leaves room for its ways")
+    }
+
     fn set_starts(&self, key: u64) -> [usize; 2] {
         // Multiply-shift range reduction: any set count works, and the
         // shard, chosen by the key's low bits, stays independent.
@@ -82,10 +89,14 @@ impl<V: Slot> Table<V> {
     /// and `ttl` (seconds) decide whether a slot to be reused is still live.
     pub fn entry(&mut self, key: u64, now: u32, ttl: u32) -> (&mut V, bool) {
         let starts = self.set_starts(key);
-        let found = starts
-            .iter()
-            .flat_map(|&s| s..s + WAYS)
-            .find(|&i| self.keys[i] == key);
+        // Each set is looked at as one fixed-size array: no bounds check
+        // per slot, and the compares of a set run together.
+        let found = starts.into_iter().find_map(|s| {
+            self.set_keys(s)
+                .iter()
+                .position(|&k| k == key)
+                .map(|p| s + p)
+        });
         if let Some(i) = found {
             return (&mut self.vals[i], false);
         }
@@ -112,19 +123,22 @@ impl<V: Slot> Table<V> {
     /// An empty slot of the emptier set, else the slot of either set
     /// touched longest ago.
     fn victim(&self, starts: [usize; 2]) -> usize {
-        let empties = |s: usize| (s..s + WAYS).filter(|&i| self.keys[i] == 0).count();
+        let empties = |s: usize| self.set_keys(s).iter().filter(|&&k| k == 0).count();
         let set = if empties(starts[1]) > empties(starts[0]) {
             starts[1]
         } else {
             starts[0]
         };
-        if let Some(i) = (set..set + WAYS).find(|&i| self.keys[i] == 0) {
-            return i;
+        if let Some(p) = self.set_keys(set).iter().position(|&k| k == 0) {
+            return set + p;
         }
         let mut victim = starts[0];
-        for i in starts.iter().flat_map(|&s| s..s + WAYS) {
-            if self.vals[i].last_seen() < self.vals[victim].last_seen() {
-                victim = i;
+        let mut oldest = self.vals[victim].last_seen();
+        for s in starts {
+            for (p, v) in self.vals[s..s + WAYS].iter().enumerate() {
+                if v.last_seen() < oldest {
+                    (victim, oldest) = (s + p, v.last_seen());
+                }
             }
         }
         victim

@@ -1,10 +1,6 @@
 //! The prefilter: one cheap look at the bytes decides whether a message
 //! can hold a link at all, and whether it shows signs of a disguised one.
 
-use std::sync::LazyLock;
-
-use memchr::memmem;
-
 use crate::features::link::domains::is_spaced_tld;
 
 /// What one quick pass over the bytes says about a text.
@@ -18,10 +14,33 @@ pub(crate) enum Trigger {
     Disguised,
 }
 
-/// `example dot com` in the usual cases, searched with prebuilt finders.
-static DOT_WORDS: LazyLock<[memmem::Finder<'static>; 3]> = LazyLock::new(|| {
-    [" dot ", " DOT ", " Dot "].map(|w| memmem::Finder::new(w.as_bytes()).into_owned())
-});
+/// `example dot com` in the usual cases.
+const DOT_WORDS: [&[u8; 5]; 3] = [b" dot ", b" DOT ", b" Dot "];
+
+/// Whether one of [`DOT_WORDS`] is followed by a top-level domain. One
+/// pass over the `d` and `D` bytes (three substring searches cost more on
+/// a short DM); each case's matches are taken without overlap, as a
+/// substring search per case would.
+fn dot_word_tld(b: &[u8]) -> bool {
+    let mut next_free = [0usize; DOT_WORDS.len()];
+    for d in memchr::memchr2_iter(b'd', b'D', b) {
+        let Some(space) = d.checked_sub(1) else {
+            continue;
+        };
+        let Some(word) = b.get(space..space + 5) else {
+            break;
+        };
+        for (k, w) in DOT_WORDS.iter().enumerate() {
+            if word == &w[..] && space >= next_free[k] {
+                if spaced_tld_at(b, space + 5) {
+                    return true;
+                }
+                next_free[k] = space + 5;
+            }
+        }
+    }
+    false
+}
 
 /// The cheap prefilter: a few SIMD byte searches (`memchr`) for the bytes
 /// a link needs (`.` before a letter, `@`, `://`) or a disguise uses
@@ -69,10 +88,8 @@ pub(crate) fn trigger(raw: &str) -> Trigger {
             return Trigger::Disguised;
         }
     }
-    for finder in DOT_WORDS.iter() {
-        if finder.find_iter(b).any(|i| spaced_tld_at(b, i + 5)) {
-            return Trigger::Disguised;
-        }
+    if dot_word_tld(b) {
+        return Trigger::Disguised;
     }
     if !b.is_ascii() && disguised_non_ascii(b) {
         return Trigger::Disguised;
@@ -230,6 +247,39 @@ pub(super) fn bracket_token(raw: &str, i: usize) -> Option<(char, usize)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use memchr::memmem;
+
+    #[test]
+    fn dot_words_match_a_search_per_case() {
+        // The plain definition: each case searched on its own, matches
+        // taken without overlap.
+        let reference = |b: &[u8]| {
+            DOT_WORDS
+                .iter()
+                .any(|w| memmem::find_iter(b, &w[..]).any(|i| spaced_tld_at(b, i + 5)))
+        };
+        for text in [
+            "example dot com",
+            "see example DOT com now",
+            "example Dot Com",
+            "example dot dot com",
+            "a dot dot dot com",
+            "x DOT dot com",
+            "dot com",
+            " dot com",
+            "the dot is here",
+            "example dOt com",
+            "example  dot  net",
+            "d",
+            "",
+        ] {
+            assert_eq!(
+                dot_word_tld(text.as_bytes()),
+                reference(text.as_bytes()),
+                "{text:?}"
+            );
+        }
+    }
 
     #[test]
     fn trigger_sorts_texts() {

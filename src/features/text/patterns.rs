@@ -78,29 +78,19 @@ pub(crate) fn warm_up() {
 pub(crate) fn scan(text: &str) -> Found<'_> {
     let bytes = text.as_bytes();
     let mut found = Found::default();
-    // Trigger tests, cheapest first: a digit count the compiler
-    // vectorises, SIMD searches for trigger bytes, and a walk over the
-    // spaces for a token long enough to be a wallet address.
-    let digits = bytes.iter().filter(|b| b.is_ascii_digit()).count();
-    let mut long_token = false;
-    if bytes.len() >= 26 {
-        let mut from = 0;
-        for end in memchr::memchr2_iter(b' ', b'\n', bytes).chain(std::iter::once(bytes.len())) {
-            if end - from >= 26 {
-                long_token = true;
-                break;
-            }
-            from = end + 1;
-        }
-    }
-    let at = memchr::memchr(b'@', bytes).is_some();
-    let money_sign = memchr::memchr(b'$', bytes).is_some()
-        || (memchr::memchr2(0xC2, 0xE2, bytes).is_some()
-            && (text.contains('€') || text.contains('£')));
+    // Trigger tests: digits and trigger bytes counted in one pass over
+    // 16-byte lanes (SIMD), and a few probes for a token long enough to be
+    // a wallet address: a SIMD search per trigger byte costs more on a DM
+    // of a hundred bytes than it saves.
+    let (digits, marks) = trigger_bytes(bytes);
+    let long_token = has_long_token(bytes, 26);
+    let at = marks & AT != 0;
+    let money_sign = marks & DOLLAR != 0
+        || (marks & CURRENCY_LEAD != 0 && (text.contains('€') || text.contains('£')));
     if money_sign || (digits > 0 && has_currency_word(bytes)) {
         found.money = MONEY.find(text).map(|m| m.as_str());
     }
-    if digits >= 7 {
+    if digits >= 7 && has_digit_group(bytes) {
         found.phone = PHONE
             .find_iter(text)
             .map(|m| m.as_str())
@@ -124,6 +114,69 @@ pub(crate) fn scan(text: &str) -> Found<'_> {
         found.opener = OPENER.find(text).map(|m| m.as_str());
     }
     found
+}
+
+const AT: u8 = 1;
+const DOLLAR: u8 = 2;
+/// A lead byte of `€` (0xE2) or `£` (0xC2).
+const CURRENCY_LEAD: u8 = 4;
+
+fn mark(b: u8) -> u8 {
+    (u8::from(b == b'@') * AT)
+        | (u8::from(b == b'$') * DOLLAR)
+        | (u8::from(b == 0xC2 || b == 0xE2) * CURRENCY_LEAD)
+}
+
+/// The number of ASCII digits in `bytes`, and which trigger bytes occur.
+/// Fixed 16-byte lanes let the compiler vectorise the loop.
+fn trigger_bytes(bytes: &[u8]) -> (usize, u8) {
+    let (mut digits, mut marks) = (0usize, 0u8);
+    let mut chunks = bytes.chunks_exact(16);
+    for chunk in &mut chunks {
+        let (mut d, mut m) = ([0u8; 16], [0u8; 16]);
+        for k in 0..16 {
+            d[k] = u8::from(chunk[k].is_ascii_digit());
+            m[k] = mark(chunk[k]);
+        }
+        digits += usize::from(d.iter().sum::<u8>());
+        marks |= m.iter().fold(0, |a, &x| a | x);
+    }
+    for &b in chunks.remainder() {
+        digits += usize::from(b.is_ascii_digit());
+        marks |= mark(b);
+    }
+    (digits, marks)
+}
+
+/// Whether some run of bytes between spaces and newlines is at least `min`
+/// long. Such a run covers one of the positions `min - 1`, `2 min - 1`, …:
+/// only the runs around those are measured.
+fn has_long_token(bytes: &[u8], min: usize) -> bool {
+    let sep = |b: &u8| matches!(b, b' ' | b'\n');
+    let mut i = min.max(1) - 1;
+    while i < bytes.len() {
+        if !sep(&bytes[i]) {
+            let start = bytes[..i].iter().rposition(sep).map_or(0, |p| p + 1);
+            let end = bytes[i..]
+                .iter()
+                .position(sep)
+                .map_or(bytes.len(), |p| i + p);
+            if end - start >= min {
+                return true;
+            }
+        }
+        i += min.max(1);
+    }
+    false
+}
+
+/// Whether a digit, one of `" .-"` and a digit follow each other: every
+/// [`PHONE`] match has two groups so joined, so a text of unbroken digit runs
+/// ("call 09061701461") skips the regex.
+fn has_digit_group(bytes: &[u8]) -> bool {
+    bytes.windows(3).any(|w| {
+        w[0].is_ascii_digit() && matches!(w[1], b' ' | b'.' | b'-') && w[2].is_ascii_digit()
+    })
 }
 
 /// Whether a number is followed by a currency word ("0.1 btc", "500 usd").
@@ -187,6 +240,56 @@ fn is_wallet(m: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn phone_matches_have_a_digit_group() {
+        // The precondition never hides a number the regex finds.
+        for text in [
+            "call 0906 170 1461 now",
+            "+44 7911 123456",
+            "(555) 123-4567",
+            "555.123.4567",
+            "ring 09061701461",
+            "1-800-555-0199",
+            "order 1234567 and 89",
+        ] {
+            let found = PHONE.find(text).is_some();
+            assert!(!found || has_digit_group(text.as_bytes()), "{text:?}");
+            assert_eq!(has_digit_group(text.as_bytes()), found, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn long_tokens_are_found_wherever_they_sit() {
+        // Against the plain definition: the longest run between spaces or
+        // newlines, for every length and offset around the probe stride.
+        for len in 0..60 {
+            for at in 0..40 {
+                let mut text = "ab cd\nef ".repeat(8).into_bytes();
+                text.truncate(at);
+                text.push(b' ');
+                text.extend(std::iter::repeat_n(b'x', len));
+                text.extend_from_slice(b" tail\nend");
+                let longest = text
+                    .split(|b| matches!(b, b' ' | b'\n'))
+                    .map(<[u8]>::len)
+                    .max()
+                    .unwrap_or(0);
+                assert_eq!(has_long_token(&text, 26), longest >= 26, "{len} at {at}");
+            }
+        }
+        assert!(!has_long_token(b"", 26));
+        // Trigger bytes against their plain definition, across lane edges.
+        let text = "a1@b$ 22 £ c€ 9".repeat(5);
+        for end in 0..text.len() {
+            let b = &text.as_bytes()[..end];
+            let digits = b.iter().filter(|b| b.is_ascii_digit()).count();
+            let marks = b.iter().fold(0, |a, &x| a | mark(x));
+            assert_eq!(trigger_bytes(b), (digits, marks), "{end}");
+        }
+        assert!(has_long_token(&[b'a'; 26], 26));
+        assert!(!has_long_token(&[b'a'; 25], 26));
+    }
 
     #[test]
     fn money_promises_but_not_prices() {
