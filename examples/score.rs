@@ -2,10 +2,11 @@
 //! order, in constant memory.
 //!
 //! ```text
-//! cargo run --release --example score -- [--policy FILE] [FILE]
+//! cargo run --release --example score -- [--policy FILE] [--model FILE] [FILE]
 //! ```
 //!
-//! Reads FILE, or standard input when FILE is absent or `-`. Each input line
+//! The built-in model scores the text unless `--model` names a model file
+//! (written by the `train` example). Reads FILE, or standard input when FILE is absent or `-`. Each input line
 //! is an object with a `text` and optionally `id`, `ts` (event time, ms),
 //! `sender`, `recipient` and `sender_profile`; other fields are ignored.
 //! Each output line is `{"id", "score", "action", "reasons"}`, or
@@ -17,7 +18,7 @@ use std::borrow::Cow;
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
 use std::process::ExitCode;
 
-use dmguard::{Filter, Message, Policy, SenderProfile, Verdict};
+use dmguard::{Filter, Message, Model, Policy, SenderProfile, Verdict};
 use serde::{Deserialize, Serialize};
 
 /// One input line; borrowed where the JSON has no escapes.
@@ -53,18 +54,21 @@ struct Rejected<'a> {
 
 struct Args {
     policy: Option<String>,
+    model: Option<String>,
     input: Option<String>,
 }
 
 fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         policy: None,
+        model: None,
         input: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
         match arg.as_str() {
             "--policy" => args.policy = Some(it.next().ok_or("--policy needs a file")?),
+            "--model" => args.model = Some(it.next().ok_or("--model needs a file")?),
             "-h" | "--help" => return Err(String::new()),
             "-" => args.input = None,
             flag if flag.starts_with("--") => return Err(format!("unknown flag {flag}")),
@@ -82,7 +86,7 @@ fn main() -> ExitCode {
             if !e.is_empty() {
                 eprintln!("score: {e}");
             }
-            eprintln!("usage: score [--policy FILE] [FILE]");
+            eprintln!("usage: score [--policy FILE] [--model FILE] [FILE]");
             return ExitCode::from(1);
         }
     };
@@ -107,7 +111,11 @@ fn run(args: &Args) -> Result<(u64, u64), Box<dyn std::error::Error>> {
         Some(path) => Policy::from_path(path)?,
         None => Policy::default(),
     };
-    let filter = Filter::new(policy)?;
+    let mut builder = Filter::builder().policy(policy);
+    if let Some(path) = &args.model {
+        builder = builder.model(Model::load(path)?);
+    }
+    let filter = builder.build()?;
     let reader: Box<dyn Read> = match &args.input {
         Some(path) => Box::new(std::fs::File::open(path).map_err(|e| format!("{path}: {e}"))?),
         None => Box::new(io::stdin().lock()),

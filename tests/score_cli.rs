@@ -138,3 +138,17 @@ fn a_malformed_policy_stops_the_run_before_any_line() {
     );
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_corrupt_model_file_stops_the_run_naming_the_file() {
+    let dir = std::env::temp_dir().join(format!("dmguard-model-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("broken.dmgm");
+    std::fs::write(&path, b"not a model at all").unwrap();
+    let output = run(&["--model", path.to_str().unwrap()], b"{\"text\":\"hi\"}\n");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(output.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("model"), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
