@@ -175,7 +175,8 @@ impl Filter {
         self.inner.stream.stats()
     }
 
-    /// A copy of the stream state (senders' windows, running campaigns),
+    /// A copy of the stream state (senders' windows, running campaigns)
+    /// and of the learned domain reputation,
     /// for [`Filter::restore_state`] after a restart.
     ///
     /// ```
@@ -192,13 +193,16 @@ impl Filter {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn snapshot_state(&self) -> StateSnapshot {
-        self.inner.stream.snapshot()
+        let domains = self.inner.links.reputation_entries();
+        self.inner.stream.snapshot().with_domains(domains)
     }
 
     /// Adds a snapshot's senders and campaigns to this filter's stream
     /// state. Fails only on a snapshot from an unsupported version.
     pub fn restore_state(&self, snapshot: &StateSnapshot) -> Result<(), Error> {
-        self.inner.stream.restore(snapshot)
+        self.inner.stream.restore(snapshot)?;
+        self.inner.links.restore_reputation(snapshot.domains());
+        Ok(())
     }
 
     /// Judges one message, judging each shortened link also by where the

@@ -303,3 +303,34 @@ mod never_panics {
         }
     }
 }
+
+/// Learned domain reputation is part of the saved state: a restart does not
+/// forget which domains people marked as spam.
+#[test]
+fn learned_domain_reputation_survives_a_snapshot_and_restore() {
+    use dmguard::{Label, StateSnapshot};
+    let filter = Filter::default();
+    for i in 0..3 {
+        let text = format!("claim your bonus at coin-drop.example/c{i}");
+        filter.learn(&Message::new(&text), Label::Spam);
+    }
+    let probe = Message::new("hey, have a look at coin-drop.example/z");
+    let before = filter.check(&probe);
+    let learned = before.reason("LINK_DOMAIN_REPUTATION").expect("learned");
+    assert!(learned.weight > 0.0);
+
+    let mut bytes = Vec::new();
+    filter.snapshot_state().to_writer(&mut bytes).unwrap();
+    let restarted = Filter::default();
+    assert!(
+        restarted
+            .check(&probe)
+            .reason("LINK_DOMAIN_REPUTATION")
+            .is_none()
+    );
+    restarted
+        .restore_state(&StateSnapshot::from_reader(&bytes[..]).unwrap())
+        .unwrap();
+    let after = restarted.check(&probe);
+    assert_eq!(after.reason("LINK_DOMAIN_REPUTATION"), Some(learned));
+}

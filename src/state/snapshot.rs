@@ -7,13 +7,15 @@ use serde::{Deserialize, Serialize};
 
 use super::{CampaignCell, SenderRecord};
 use crate::Error;
+use crate::features::link::reputation::Counts as DomainCounts;
 
 /// The format written by this version; a snapshot of another version is
 /// refused rather than misread.
 const VERSION: u32 = 1;
 
-/// The stream state at one moment: senders, fingerprint bands and the
-/// latest event time. Take one with [`Filter::snapshot_state`], give it
+/// The filter's learned and stream state at one moment: senders,
+/// fingerprint bands, the latest event time, and the learned domain
+/// reputation (`LINK_DOMAIN_REPUTATION`). Take one with [`Filter::snapshot_state`], give it
 /// back with [`Filter::restore_state`]; it is plain serde data, so any
 /// serde format works, and [`StateSnapshot::to_writer`] /
 /// [`StateSnapshot::from_reader`] use JSON.
@@ -27,6 +29,10 @@ pub struct StateSnapshot {
     latest_ms: Option<i64>,
     senders: Vec<(u64, SenderRecord)>,
     campaigns: Vec<(u64, CampaignCell)>,
+    /// Learned link reputation per registrable domain; absent in snapshots
+    /// taken before it was saved, which restore as "nothing learned".
+    #[serde(default)]
+    domains: Vec<(String, DomainCounts)>,
 }
 
 impl StateSnapshot {
@@ -40,7 +46,18 @@ impl StateSnapshot {
             latest_ms,
             senders,
             campaigns,
+            domains: Vec::new(),
         }
+    }
+
+    /// The same snapshot carrying the learned domain reputation too.
+    pub(crate) fn with_domains(mut self, domains: Vec<(String, DomainCounts)>) -> StateSnapshot {
+        self.domains = domains;
+        self
+    }
+
+    pub(crate) fn domains(&self) -> &[(String, DomainCounts)] {
+        &self.domains
     }
 
     pub(crate) fn check(&self) -> Result<(), Error> {

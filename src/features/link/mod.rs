@@ -14,7 +14,7 @@ mod extract;
 mod judge;
 mod lookalike;
 mod policy;
-mod reputation;
+pub(crate) mod reputation;
 mod trigger;
 mod view;
 
@@ -262,6 +262,16 @@ impl LinkRules {
                 format!("a link from a {days}-day-old account the recipient does not follow"),
             );
         }
+    }
+
+    /// What the reputation table has learned, for a state snapshot.
+    pub(crate) fn reputation_entries(&self) -> Vec<(String, reputation::Counts)> {
+        self.reputation.entries()
+    }
+
+    /// Puts back what a state snapshot's reputation table had learned.
+    pub(crate) fn restore_reputation(&self, entries: &[(String, reputation::Counts)]) {
+        self.reputation.restore(entries);
     }
 
     /// Teaches the reputation table: each registrable domain (or IP host)

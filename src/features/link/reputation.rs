@@ -87,6 +87,43 @@ impl Reputation {
         table.domains.get(domain).copied()
     }
 
+    /// Every domain with its counts, in name order (a stable snapshot).
+    pub fn entries(&self) -> Vec<(String, Counts)> {
+        let table = self.table.read().unwrap_or_else(|e| e.into_inner());
+        let mut entries: Vec<(String, Counts)> =
+            table.domains.iter().map(|(d, c)| (d.clone(), *c)).collect();
+        entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        entries
+    }
+
+    /// Puts back entries from [`Reputation::entries`]: each replaces what
+    /// this table knows of its domain; when they are more than the table
+    /// holds, the most recently seen are kept.
+    pub fn restore(&self, entries: &[(String, Counts)]) {
+        let mut table = self.table.write().unwrap_or_else(|e| e.into_inner());
+        if table.capacity == 0 {
+            return;
+        }
+        let mut newest: Vec<&(String, Counts)> = entries.iter().collect();
+        newest.sort_unstable_by(|a, b| b.1.seen.cmp(&a.1.seen).then_with(|| a.0.cmp(&b.0)));
+        newest.truncate(table.capacity);
+        for (domain, counts) in newest {
+            table.tick = table.tick.max(counts.seen);
+            table.domains.insert(domain.clone(), *counts);
+        }
+        while table.domains.len() > table.capacity {
+            let oldest = table
+                .domains
+                .iter()
+                .min_by(|a, b| a.1.seen.cmp(&b.1.seen).then_with(|| a.0.cmp(b.0)))
+                .map(|(d, _)| d.clone());
+            match oldest {
+                Some(domain) => table.domains.remove(&domain),
+                None => break,
+            };
+        }
+    }
+
     #[cfg(test)]
     pub fn len(&self) -> usize {
         self.table
@@ -127,6 +164,24 @@ mod tests {
         assert!(rep.get("evil.top").unwrap().log_odds() > 1.0);
         assert!(rep.get("shop.example").unwrap().log_odds() < 0.0);
         assert!(rep.get("unknown.com").is_none());
+    }
+
+    #[test]
+    fn entries_restore_into_a_bounded_table() {
+        let rep = Reputation::new(100);
+        rep.record("old.top", Label::Spam);
+        rep.record("evil.top", Label::Spam);
+        rep.record("shop.example", Label::Ham);
+        let restored = Reputation::new(100);
+        restored.restore(&rep.entries());
+        assert_eq!(restored.entries(), rep.entries());
+        let small = Reputation::new(2);
+        small.restore(&rep.entries());
+        assert_eq!(small.len(), 2);
+        assert!(
+            small.get("old.top").is_none(),
+            "the least recently seen goes first"
+        );
     }
 
     #[test]
