@@ -10,7 +10,8 @@
 //! replayed `K` times (default 1; each pass shifted later in event time) and
 //! split across `N` threads (default 1) sharing one filter. Prints one JSON
 //! line: `messages`, `seconds`, `msgs_per_sec`, `p50_ns`, `p99_ns`,
-//! `p999_ns`, `threads`.
+//! `p999_ns`, `threads`, `state_bytes` (what the stream state holds after
+//! the run).
 
 use std::time::Instant;
 
@@ -145,6 +146,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "p99_ns": percentile(&times, 0.99),
         "p999_ns": percentile(&times, 0.999),
         "threads": threads,
+        "state_bytes": filter.stats().bytes,
     });
     println!("{line}");
     Ok(())
