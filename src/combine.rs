@@ -2,6 +2,7 @@
 //! the score; the policy's thresholds turn the score into an action.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::features::{CodeInfo, Evidence};
 use crate::policy::Policy;
@@ -45,7 +46,32 @@ pub(crate) const DEFAULT_BIAS: f64 = -3.0;
 #[derive(Debug, Clone)]
 pub(crate) struct Weights {
     pub bias: f64,
-    by_code: HashMap<&'static str, f64>,
+    by_code: HashMap<&'static str, f64, BuildHasherDefault<CodeHasher>>,
+}
+
+/// FNV-1a for the weight table, looked up once per hit: its keys are the
+/// crate's own few dozen codes, so the flooding resistance of the default
+/// keyed hash buys nothing, and that hash cost more than the rest of the
+/// lookup.
+#[derive(Debug, Clone, Copy)]
+struct CodeHasher(u64);
+
+impl Default for CodeHasher {
+    fn default() -> Self {
+        CodeHasher(0xcbf2_9ce4_8422_2325)
+    }
+}
+
+impl Hasher for CodeHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
 }
 
 impl Weights {
@@ -56,7 +82,7 @@ impl Weights {
         fitted_bias: Option<f64>,
         policy: &Policy,
     ) -> Weights {
-        let mut by_code: HashMap<&'static str, f64> = crate::features::all_codes()
+        let mut by_code: HashMap<&'static str, f64, _> = crate::features::all_codes()
             .map(|info| (info.code, info.default_weight))
             .collect();
         for &(code, w) in fitted {

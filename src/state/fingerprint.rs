@@ -42,6 +42,17 @@ impl Fingerprint {
 /// `None` when fewer than `min_words` words and placeholders remain: short
 /// texts ("ok thanks") are shared by too many honest people to mean anything.
 pub(crate) fn fingerprint(text: &str, bands: usize, min_words: usize) -> Option<Fingerprint> {
+    fingerprint_with(text, bands, min_words, Shingles::scan)
+}
+
+/// [`fingerprint`] with the pass over the text given: the tests compare the
+/// fast pass with a plain one.
+fn fingerprint_with(
+    text: &str,
+    bands: usize,
+    min_words: usize,
+    scan: fn(&mut Shingles, &str),
+) -> Option<Fingerprint> {
     let bands = bands.clamp(1, MAX_BANDS);
     let mut sh = Shingles {
         buckets: 2 * bands as u64,
@@ -51,7 +62,7 @@ pub(crate) fn fingerprint(text: &str, bands: usize, min_words: usize) -> Option<
         last: [0; 2],
         masked: false,
     };
-    sh.scan(text);
+    scan(&mut sh, text);
     if sh.tokens < min_words.max(3) || sh.words < 2 {
         return None;
     }
@@ -122,50 +133,64 @@ struct Shingles {
 impl Shingles {
     /// One pass over the bytes: ASCII whitespace splits tokens (NFKC has
     /// mapped the Unicode spaces to ASCII ones, and splitting on ASCII bytes
-    /// keeps UTF-8 boundaries); ASCII alphanumeric runs are words.
+    /// keeps UTF-8 boundaries); ASCII alphanumeric runs are words. The
+    /// inner loop runs over one word's bytes with nothing else to decide,
+    /// and a token without `.`, `:` or non-ASCII bytes (most of them) feeds
+    /// its words without being sliced or looked at again.
     fn scan(&mut self, text: &str) {
         let bytes = text.as_bytes();
+        let len = bytes.len();
         let mut pending = [(0u64, false); TOKEN_WORDS];
-        let mut n = 0;
-        let (mut start, mut flags) = (0, 0u8);
-        let (mut h, mut word_class) = (0u64, 0u8);
+        let mut i = 0;
         let mut seen = 0;
-        for (i, &b) in bytes.iter().enumerate() {
-            let c = CLASS[usize::from(b)];
-            if c & ALNUM != 0 {
+        loop {
+            while i < len && CLASS[usize::from(bytes[i])] & SPACE != 0 {
+                i += 1;
+            }
+            if i == len {
+                return;
+            }
+            let (start, mut flags, mut n) = (i, 0u8, 0);
+            loop {
                 // Rotate-xor packs up to eight bytes exactly and has no
                 // multiply in the per-byte dependency chain; the word is
                 // mixed once at its end.
-                h = h.rotate_left(8) ^ u64::from(b);
-                word_class |= c;
-                continue;
-            }
-            flags |= c;
-            if word_class != 0 {
-                if n < TOKEN_WORDS {
+                let (mut h, mut word_class) = (0u64, 0u8);
+                while i < len {
+                    let b = bytes[i];
+                    let c = CLASS[usize::from(b)];
+                    if c & ALNUM == 0 {
+                        break;
+                    }
+                    h = h.rotate_left(8) ^ u64::from(b);
+                    word_class |= c;
+                    i += 1;
+                }
+                if word_class != 0 && n < TOKEN_WORDS {
                     pending[n] = (mix(h), word_class & DIGIT != 0);
                     n += 1;
                 }
-                (h, word_class) = (0, 0);
-            }
-            if c & SPACE == 0 {
-                continue;
-            }
-            if i > start {
-                self.token(&text[start..i], flags, &pending[..n]);
-                seen += 1;
-                if seen >= MAX_WORDS {
-                    return;
+                if i == len {
+                    break;
                 }
+                let c = CLASS[usize::from(bytes[i])];
+                if c & SPACE != 0 {
+                    break;
+                }
+                flags |= c;
+                i += 1;
             }
-            (start, flags, n) = (i + 1, 0, 0);
-        }
-        if word_class != 0 && n < TOKEN_WORDS {
-            pending[n] = (mix(h), word_class & DIGIT != 0);
-            n += 1;
-        }
-        if bytes.len() > start {
-            self.token(&text[start..], flags, &pending[..n]);
+            if flags & (LINKY | HIGH) == 0 {
+                for &(h, numeric) in &pending[..n] {
+                    self.word(h, numeric);
+                }
+            } else {
+                self.token(&text[start..i], flags, &pending[..n]);
+            }
+            seen += 1;
+            if seen >= MAX_WORDS {
+                return;
+            }
         }
     }
 
@@ -277,6 +302,92 @@ fn word_hash(word: &str) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The plain pass the fast one must match exactly: one loop over the
+    /// bytes, every token sliced and handed to `token`.
+    fn plain_scan(sh: &mut Shingles, text: &str) {
+        let bytes = text.as_bytes();
+        let mut pending = [(0u64, false); TOKEN_WORDS];
+        let mut n = 0;
+        let (mut start, mut flags) = (0, 0u8);
+        let (mut h, mut word_class) = (0u64, 0u8);
+        let mut seen = 0;
+        for (i, &b) in bytes.iter().enumerate() {
+            let c = CLASS[usize::from(b)];
+            if c & ALNUM != 0 {
+                h = h.rotate_left(8) ^ u64::from(b);
+                word_class |= c;
+                continue;
+            }
+            flags |= c;
+            if word_class != 0 {
+                if n < TOKEN_WORDS {
+                    pending[n] = (mix(h), word_class & DIGIT != 0);
+                    n += 1;
+                }
+                (h, word_class) = (0, 0);
+            }
+            if c & SPACE == 0 {
+                continue;
+            }
+            if i > start {
+                sh.token(&text[start..i], flags, &pending[..n]);
+                seen += 1;
+                if seen >= MAX_WORDS {
+                    return;
+                }
+            }
+            (start, flags, n) = (i + 1, 0, 0);
+        }
+        if word_class != 0 && n < TOKEN_WORDS {
+            pending[n] = (mix(h), word_class & DIGIT != 0);
+            n += 1;
+        }
+        if bytes.len() > start {
+            sh.token(&text[start..], flags, &pending[..n]);
+        }
+    }
+
+    fn same_as_plain(text: &str) {
+        for (bands, min_words) in [(1, 3), (3, 4), (4, 6)] {
+            assert_eq!(
+                fingerprint(text, bands, min_words),
+                fingerprint_with(text, bands, min_words, plain_scan),
+                "{text:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn fast_pass_matches_the_plain_one_on_the_fixtures() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/dms.jsonl");
+        let fixtures = std::fs::read_to_string(path).expect("fixtures/dms.jsonl");
+        let mut canon = crate::normalize::Canonical::default();
+        let mut texts = 0;
+        for line in fixtures.lines().filter(|l| !l.trim().is_empty()) {
+            let dm: serde_json::Value = serde_json::from_str(line).expect("a JSON line");
+            let text = dm["text"].as_str().expect("a text");
+            canon.canonicalize(text);
+            same_as_plain(&canon.text);
+            same_as_plain(text);
+            texts += 1;
+        }
+        assert!(texts > 50, "{texts}");
+        let long = "word ".repeat(300) + &"a.b c:d ".repeat(40);
+        same_as_plain(&long);
+        same_as_plain(&"x1y2z3.".repeat(40));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_pass_matches_the_plain_one(
+            text in "([a-z0-9]{1,6}|[ .:/\\t\\n#$,!]|w{3}\\.|://|[é😀с\\u{200b}]){0,60}",
+            raw in "\\PC{0,80}",
+        ) {
+            same_as_plain(&text);
+            same_as_plain(&raw);
+        }
+    }
 
     fn fp(text: &str) -> Option<Fingerprint> {
         fingerprint(text, 3, 4)
