@@ -1,9 +1,9 @@
 //! Fitting the classifier's weights: batch training over a labelled set and
 //! the online step that [`Filter::learn`](crate::Filter::learn) takes.
 //!
-//! Two learners were measured (`cargo run --release --example train --
+//! Three learners were measured (`cargo run --release --example train --
 //! --cv 5 …`, 5-fold cross-validation on `sms/train.tsv`, see the module
-//! docs of [`crate::classifier`] for the figures); both produce a linear
+//! docs of [`crate::classifier`] for the figures); all produce a linear
 //! model over the same hashed features, so the runtime does not care which
 //! one made it:
 //!
