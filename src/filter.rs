@@ -272,14 +272,14 @@ impl Filter {
         self.scan_rules(msg, scratch, expander);
 
         // The trained classifier, on the canonical text.
-        if let Some((clf, model)) = &inner.model {
+        if let Some((clf, _)) = &inner.model {
             let score = clf.score(&scratch.canon.text);
             // No word, no evidence: emoji-only or symbol-only messages are
             // judged by the other families. A zero strength adds no reason.
             if score.features > 0 {
                 scratch.evidence.push(
                     classifier::CODE,
-                    classifier::strength(score.evidence, model.classifier_offset),
+                    clf.strength(score.evidence),
                     classifier::detail(&score),
                 );
             }

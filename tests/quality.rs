@@ -14,11 +14,10 @@ use dmguard::{Evaluation, Filter, Label, Message, Model, TrainOptions};
 /// Figures of the committed model on `sms/test.tsv`, less a small margin;
 /// a regression below them fails the check. (The targets set for this
 /// model were AUC 0.9995, spam caught at ≤0.2% ham flagged 0.97, MCC
-/// 0.975; the committed model reaches AUC 0.976, 0.946 and 0.969 with no
-/// ham flagged: see `src/classifier/mod.rs` for why. The AUC is low
-/// because the classifier may accuse but not acquit, which ties most ham
-/// and the missed spam at the no-evidence score.)
-const MIN_ROC_AUC: f64 = 0.97;
+/// 0.975; the committed model reaches AUC 0.992, 0.946 and 0.969 with no
+/// ham flagged: see `src/classifier/mod.rs` for what was measured and why
+/// the learner that ranks better on SMS is not the built-in one.)
+const MIN_ROC_AUC: f64 = 0.985;
 const MIN_CAUGHT_AT_0_2: f64 = 0.94;
 const MIN_MCC: f64 = 0.96;
 const MAX_HAM_FLAGGED: f64 = 0.002;

@@ -1,9 +1,9 @@
 //! Fitting the classifier's weights: batch training over a labelled set and
 //! the online step that [`Filter::learn`](crate::Filter::learn) takes.
 //!
-//! Two learners were measured (`cargo run --release --example train --
+//! Three learners were measured (`cargo run --release --example train --
 //! --cv 5 …`, 5-fold cross-validation on `sms/train.tsv`, see the module
-//! docs of [`crate::classifier`] for the figures); both produce a linear
+//! docs of [`crate::classifier`] for the figures); all produce a linear
 //! model over the same hashed features, so the runtime does not care which
 //! one made it:
 //!
@@ -11,8 +11,10 @@
 //!   shuffled epochs, features scaled to unit length per message.
 //! * [`Learner::NaiveBayes`]: naive Bayes in its linear form: each feature
 //!   weighs the log-ratio of its Robinson-smoothed spam and ham frequencies.
-//! * [`Learner::Both`]: logistic regression started from the naive Bayes
-//!   weights (as in NBSVM), so rare features start with their counted odds.
+//! * [`Learner::Both`]: NB-weighted logistic regression
+//!   (NBSVM, Wang & Manning 2012): logistic regression on the features
+//!   scaled by their naive Bayes log-ratios, so the counts say which
+//!   features matter and the regression weighs them jointly.
 
 use super::Vector;
 
@@ -23,7 +25,8 @@ pub enum Learner {
     Logistic,
     /// Naive Bayes as a linear model (log-ratios of smoothed frequencies).
     NaiveBayes,
-    /// Logistic regression started from the naive Bayes weights.
+    /// NB-weighted logistic regression: logistic regression on the
+    /// features scaled by their naive Bayes log-ratios (NBSVM).
     Both,
 }
 
@@ -33,16 +36,19 @@ pub enum Learner {
 pub struct TrainOptions {
     /// The algorithm. Default [`Learner::NaiveBayes`].
     pub learner: Learner,
-    /// Passes over the training set. Default 12.
+    /// Passes over the training set. Default 10.
     pub epochs: u32,
-    /// AdaGrad's step size in batch logistic training. Default 0.4.
+    /// AdaGrad's step size in batch logistic training. Default 0.3.
     pub learning_rate: f32,
     /// AdaGrad's step size when the filter learns online
-    /// ([`Filter::learn`](crate::Filter::learn)). Default 4.0: a handful of
+    /// ([`Filter::learn`](crate::Filter::learn)). Default 2.0: a handful of
     /// examples must be enough, and well-attested features move little
     /// whatever the rate.
     pub online_rate: f32,
-    /// L2 penalty per step on the weights touched. Default 1e-5.
+    /// L2 penalty per step on the weights touched in batch logistic
+    /// training (for [`Learner::Both`], on the factors that scale the naive
+    /// Bayes ratios). Default 5e-3. Online learning uses its own, lighter
+    /// penalty (1e-5), so that taught examples are not decayed away.
     pub l2: f32,
     /// log2 of the number of weights in the hashed table. Default 20.
     pub table_bits: u32,
@@ -64,10 +70,10 @@ impl Default for TrainOptions {
     fn default() -> Self {
         TrainOptions {
             learner: Learner::NaiveBayes,
-            epochs: 12,
-            learning_rate: 0.4,
+            epochs: 10,
+            learning_rate: 0.3,
             online_rate: 2.0,
-            l2: 1e-5,
+            l2: 5e-3,
             table_bits: 20,
             seed: 1,
             spam_prior: Some(1.0 / (1.0 + (-crate::combine::DEFAULT_BIAS).exp())),
@@ -97,6 +103,10 @@ pub(crate) fn fit(data: &[(&Vector, bool)], opts: &TrainOptions) -> Fitted {
         naive_bayes(data, &mut model);
     }
     if opts.learner == Learner::NaiveBayes {
+        return model;
+    }
+    if opts.learner == Learner::Both {
+        nb_logistic(data, opts, &mut model);
         return model;
     }
     let mut bias_sq = 0.0f32;
@@ -186,6 +196,60 @@ fn naive_bayes(data: &[(&Vector, bool)], model: &mut Fitted) {
     }
     model.bias = (ns / nh).ln();
 }
+
+/// NB-weighted logistic regression (NBSVM, Wang & Manning 2012): logistic
+/// regression on the features scaled by their naive Bayes log-ratios `r`
+/// (which `model` holds on entry), by AdaGrad. The factors start at
+/// [`NB_PRIOR`] and the L2 penalty pulls them back there, which is Wang and
+/// Manning's interpolation between naive Bayes and the regression as a
+/// prior. A feature's linear weight is its factor times its ratio, so the
+/// runtime scores it like any other linear model. Features the counts call
+/// neutral (`r = 0`) stay out.
+fn nb_logistic(data: &[(&Vector, bool)], opts: &TrainOptions, model: &mut Fitted) {
+    let mask = model.weights.len() - 1;
+    let r = std::mem::take(&mut model.weights);
+    let mut w = vec![NB_PRIOR; r.len()];
+    let mut sq = vec![0.0f32; r.len()];
+    let (mut bias, mut bias_sq) = (NB_PRIOR * model.bias, 0.0f32);
+    let mut order: Vec<usize> = (0..data.len()).collect();
+    let mut rng = SplitMix(opts.seed);
+    for _ in 0..opts.epochs {
+        shuffle(&mut order, &mut rng);
+        for &i in &order {
+            let (x, spam) = data[i];
+            let logit = bias
+                + x.iter()
+                    .map(|&(j, v)| {
+                        let j = j as usize & mask;
+                        w[j] * r[j] * v
+                    })
+                    .sum::<f32>();
+            let g = sigmoid(logit) - if spam { 1.0 } else { 0.0 };
+            for &(j, v) in x.iter() {
+                let j = j as usize & mask;
+                let gj = g * v * r[j] + opts.l2 * (w[j] - NB_PRIOR);
+                sq[j] += gj * gj;
+                w[j] -= opts.learning_rate * gj / (sq[j].sqrt() + 1e-6);
+            }
+            bias_sq += g * g;
+            bias -= opts.learning_rate * g / (bias_sq.sqrt() + 1e-6);
+        }
+    }
+    model.weights = w.iter().zip(&r).map(|(w, r)| w * r).collect();
+    model.bias = bias;
+}
+
+/// Where NB-weighted logistic regression starts each feature's factor and
+/// pulls it back to: half the naive Bayes weight. Cross-validated on
+/// `sms/train.tsv` (MCC / ROC AUC / caught at ≤0.2% ham flagged): from 0
+/// (plain NBSVM) 0.963 / 0.991 / 0.952 but 4 of the 68 brand-inbox ham
+/// fixtures flagged (SMS words such as "received", "code", "claim" weigh
+/// more); 0.25: 0.957 / 0.990 / 0.953, 1 flagged; 0.5: 0.954 / 0.987 /
+/// 0.945, none; 1 (pulled to naive Bayes): 0.953 / 0.981 / 0.938, none.
+const NB_PRIOR: f32 = 0.5;
+
+/// The L2 penalty per online step (see [`TrainOptions::l2`]).
+pub(crate) const ONLINE_L2: f32 = 1e-5;
 
 /// A typical squared gradient of one logistic step on one feature.
 const NB_STEP_SQ: f32 = 0.1;

@@ -6,25 +6,35 @@
 //!
 //! Measured by 5-fold cross-validation of the whole filter on
 //! `sms/train.tsv` only, default thresholds (`cargo run --release --example
-//! train -- --cv 5 --learner nb|logistic|both ../shared/data/sms/train.tsv`):
+//! train -- --cv 5 --learner nb|logistic|both ../shared/data/sms/train.tsv`),
+//! with the bounded acquittal described below:
 //!
 //! | learner | ROC AUC | caught at ≤0.2% ham flagged | MCC | training per fold |
 //! |---|---|---|---|---|
-//! | **naive Bayes** (linear form, Robinson smoothing) | **0.975** | **0.926** | 0.947 | **0.10 s** |
-//! | logistic regression (AdaGrad, 12 epochs) | 0.952 | 0.883 | 0.920 | 0.31 s |
-//! | both (logistic started from naive Bayes) | **0.975** | **0.926** | **0.953** | 0.37 s |
+//! | **naive Bayes** (linear form, Robinson smoothing) | 0.990 | 0.926 | 0.949 | **0.10 s** |
+//! | logistic regression (AdaGrad, 10 epochs, rate 0.3, L2 5e-3) | 0.987 | 0.916 | 0.918 | 0.42 s |
+//! | both: NB-weighted logistic regression (NBSVM), factors pulled to 0.5 | **0.991** | **0.945** | **0.954** | 0.74 s |
+//! | NBSVM, factors from 0 (plain) | **0.991** | **0.952** | **0.963** | 0.38 s |
 //!
-//! (The AUCs are low because the classifier's hit cannot go negative, see
-//! below; ranked by the classifier's own log-odds, before that clamp and
-//! before the rules joined, the three measured AUC 0.9909 / 0.9886 /
-//! 0.9907.) Naive Bayes won against logistic regression clearly, and ties
-//! "both" except for 3–4 spam of 598 on MCC, within the noise of one
-//! cross-validation, at a third of the training time; its counts also make
-//! a good AdaGrad state for learning online. Averaging the naive Bayes and
-//! logistic weights (an ensemble) measured the same as "both". With every
-//! symbol and number-shape feature (before the brand-inbox fixtures showed
-//! what they flag) the classifier alone ranked at AUC 0.9933 / 0.9919 /
-//! 0.9903 and MCC 0.966 / 0.964 / 0.956.
+//! NB-weighted logistic regression beats naive Bayes on SMS by 2–4 points
+//! of spam caught at ≤0.2% ham flagged, but not in a brand inbox: it
+//! weighs SMS-spam words ("received", "code", "claim", "order no.") more
+//! and its fitted classifier weight is about 2.3 (naive Bayes: 1.3), so in
+//! plain form it flagged 4 of the 68 legitimate fixture DMs, and pulled
+//! half-way to naive Bayes it still flagged a customer's "my order … hasn't
+//! arrived" DM with a shop link from a new account in the stream tests.
+//! Naive Bayes stays the built-in learner; `--learner both` is there for
+//! traffic that looks like its training set. Earlier, with a hard floor
+//! at zero instead of the bounded acquittal, naive Bayes measured AUC
+//! 0.975 and MCC 0.947, and the classifier's own log-odds ranked at AUC
+//! 0.9909 (logistic regression with 12 epochs at rate 0.4 and L2 1e-5:
+//! 0.9886, MCC 0.920). With every symbol and number-shape feature (before
+//! the brand-inbox fixtures showed what they flag) the classifier alone
+//! ranked at AUC 0.9933. Also measured for NBSVM and dropped: averaging
+//! its weights with naive Bayes's (MCC 0.955 at half and half, a fixture
+//! flagged), capping the classifier's weight at 2 (spam caught 0.89),
+//! character 2-grams or 5-grams, no short-text shrink or feature floor
+//! (all within 0.002 MCC).
 //!
 //! ## What was tried for brand-inbox messages
 //!
@@ -36,16 +46,20 @@
 //! proportionally less say, a text without words gives no evidence, and the
 //! bias is moved to a brand inbox's share of spam (see
 //! [`TrainOptions::spam_prior`]). With the phrase, link and stream rules in
-//! the pipeline, the classifier may accuse but not acquit: its hit counts
-//! only the evidence above an offset, so a chatty romance DM that the SMS
-//! model reads as ham cannot cancel the rule that catches it, and the bias
-//! stays at the inbox's no-evidence odds that the rules' weights were set
-//! against. That costs ranking (ROC AUC on `sms/test.tsv` 0.9924 → 0.976:
-//! ham and missed spam tie at the no-evidence score) and nothing at the
-//! thresholds (MCC 0.969, no ham flagged, every fixture right). Tried and
-//! dropped because they flagged fixture ham again: character n-grams of
-//! numbers, n-grams of mixed letter-digit tokens, a stronger Robinson
-//! prior.
+//! the pipeline, the classifier accuses freely but acquits only so far:
+//! its hit counts the evidence above an offset linearly, and below it
+//! saturates softly (`-c·tanh(-x/c)`) at 0.8 log-odds of the final score,
+//! so a chatty romance DM that the SMS model reads as ham cannot cancel
+//! the rule that catches it, nor a campaign its swarm, and the bias stays
+//! at the inbox's no-evidence odds that the rules' weights were set
+//! against. A hard floor at zero did the same but tied ham and missed spam
+//! at the no-evidence score: on `sms/test.tsv` ROC AUC 0.976 with the
+//! floor, 0.992 with the bounded side, with the same MCC (0.969), spam
+//! caught at ≤0.2% ham flagged (0.946), no ham flagged, and every fixture
+//! right (at 1.8 log-odds the stream's bot swarms got through, at 2.5 a
+//! fixture's chatty self-promotion spam too). Tried and dropped because they flagged fixture ham again:
+//! character n-grams of numbers, n-grams of mixed letter-digit tokens, a
+//! stronger Robinson prior.
 //!
 //! ## Cost
 //!
@@ -55,7 +69,7 @@
 //! of the ~250 lookups miss the 4 MB table (a 2^18 table halves the misses
 //! for 0.006 less MCC in cross-validation). Training on the 4,465 messages
 //! of `sms/train.tsv`, out-of-fold fits and the combination fit included,
-//! takes about 0.12 s.
+//! takes about 0.13 s.
 //!
 //! ## Concurrency
 //!
@@ -93,9 +107,12 @@ pub(crate) const CODES: &[CodeInfo] = &[CodeInfo {
 
 /// Online steps taken per learned message at most: a message keeps being
 /// learned until its combined score agrees with its label by
-/// [`LEARN_MARGIN`] log-odds (spam above 0.95, ham below 0.05).
+/// [`LEARN_MARGIN`] log-odds (spam above 0.98, ham below 0.05). Spam gets
+/// the wider margin because the family's later messages start from the
+/// bounded ham side (see [`strength`]) and must be carried across it by
+/// what they share with the taught ones.
 const LEARN_MAX_STEPS: usize = 32;
-const LEARN_MARGIN: f32 = 3.0;
+const LEARN_MARGIN: (f32, f32) = (4.0, 3.0);
 
 /// Texts with fewer features are scaled as if they had this many, so that
 /// a three-word message is not judged on a few heavily amplified weights
@@ -264,6 +281,14 @@ impl Classifier {
         }
     }
 
+    /// The strength of the classifier's hit for this much evidence (see
+    /// [`strength`]), with the acquittal bounded in the final score's
+    /// log-odds whatever the classifier's weight.
+    pub fn strength(&self, evidence: f32) -> f64 {
+        let (cw, _, offset) = self.combination;
+        strength(evidence, offset, ACQUIT_LOG_ODDS / cw)
+    }
+
     /// Scores a canonical text without allocating.
     pub fn score<'a>(&self, text: &'a str) -> Score<'a> {
         let bias = f32::from_bits(self.bias.load(Relaxed));
@@ -299,12 +324,12 @@ impl Classifier {
             }
             // The combined log-odds (as if the classifier were the only
             // evidence) and the gradient of its log-loss.
-            let (cw, cb, offset) = self.combination;
-            let combined = cw * (evidence - offset).max(0.0) + cb;
+            let (cw, cb, _) = self.combination;
+            let combined = cw * self.strength(evidence) as f32 + cb;
             let learned = if spam {
-                combined >= LEARN_MARGIN
+                combined >= LEARN_MARGIN.0
             } else {
-                combined <= -LEARN_MARGIN
+                combined <= -LEARN_MARGIN.1
             };
             if learned {
                 break;
@@ -349,14 +374,28 @@ impl Classifier {
     }
 }
 
+/// How far the classifier may acquit, in log-odds of the final score: its
+/// weighted negative side saturates softly at minus this. Less than any
+/// campaign or phrase rule's weight, so that no single such rule is
+/// cancelled by chatty text (measured: at 1.8 the stream tests' bot swarms
+/// got through, at 2.5 a fixture's self-promotion spam too; at 0.8 none).
+pub(crate) const ACQUIT_LOG_ODDS: f32 = 0.8;
+
 /// The strength of the classifier's hit for this much evidence, given the
-/// model's offset: the classifier may accuse but not acquit. Trained on
-/// SMS, it reads chatty, personal text as ham, and romance or
-/// self-promotion DMs are exactly that; a negative strength would cancel
-/// the rules that catch them (measured: four fixture spam let through).
-/// Ham is protected by the bias and the thresholds instead.
-pub(crate) fn strength(evidence: f32, offset: f32) -> f64 {
-    f64::from((evidence - offset).max(0.0))
+/// model's offset and the most its strength may acquit (`cap`, in the
+/// units of evidence: [`ACQUIT_LOG_ODDS`] over the classifier's weight).
+/// Accusing is linear, acquitting is bounded. Trained on SMS, the
+/// classifier reads chatty, personal text as ham, and romance or
+/// self-promotion DMs are exactly that; an unbounded negative strength
+/// would cancel the rules that catch them (measured: four fixture spam let
+/// through). A hard floor at zero kept those, but tied most ham and the
+/// missed spam at one score; `-c·tanh(-x/c)` keeps the order of every
+/// text (it is monotonic) while a strong rule still outweighs it.
+pub(crate) fn strength(evidence: f32, offset: f32, cap: f32) -> f64 {
+    // In f64, so that the negative side keeps its order further out.
+    let x = f64::from(evidence - offset);
+    let c = f64::from(cap.max(1e-6));
+    if x >= 0.0 { x } else { -c * (-x / c).tanh() }
 }
 
 /// The readable detail of a classifier hit.
@@ -455,6 +494,16 @@ mod tests {
         for text in ["", " ", "🙂🙂", &"x".repeat(5000)] {
             assert!(c.score(text).logit.is_finite());
         }
+    }
+
+    #[test]
+    fn strength_accuses_linearly_and_acquits_boundedly_in_order() {
+        assert_eq!(strength(3.0, 1.0, 0.5), 2.0);
+        assert_eq!(strength(1.0, 1.0, 0.5), 0.0);
+        let xs = [-8.0, -4.0, -2.0, -1.0, -0.5, 0.0, 0.5, 4.0];
+        let s: Vec<f64> = xs.iter().map(|&x| strength(x, 0.0, 0.5)).collect();
+        assert!(s.windows(2).all(|w| w[0] < w[1]), "{s:?}");
+        assert!(strength(-1e9, 0.0, 0.5) >= -0.5);
     }
 
     #[test]

@@ -97,7 +97,7 @@ impl Model {
         Ok(Model {
             bits: options.table_bits,
             online_rate: options.online_rate,
-            l2: options.l2,
+            l2: learner::ONLINE_L2,
             fitted,
             classifier_offset,
             combination,
@@ -169,7 +169,12 @@ fn out_of_fold_logits(vectors: &[Vector], labels: &[bool], o: &TrainOptions) -> 
         let model = learner::fit(&train, o);
         for i in (0..vectors.len()).filter(|&i| fold[i] == f) {
             // Evidence beyond the prior, as the filter's hit carries it.
-            out[i] = super::strength(dot(&model, &vectors[i]) - model.bias, 0.0);
+            // (The classifier's weight is not known yet: bound as if it were 1.)
+            out[i] = super::strength(
+                dot(&model, &vectors[i]) - model.bias,
+                0.0,
+                super::ACQUIT_LOG_ODDS,
+            );
         }
     }
     out
