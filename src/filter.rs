@@ -7,7 +7,7 @@ use crate::Error;
 use crate::classifier::{self, Classifier, Model};
 use crate::combine::{self, Weights};
 use crate::features::Evidence;
-use crate::features::link::{Link, LinkExpander, LinkRules};
+use crate::features::link::{Link, LinkExpander, LinkRules, LinkScratch};
 use crate::features::lists::ListRules;
 use crate::features::text::TextRules;
 use crate::message::{Label, Message};
@@ -53,10 +53,21 @@ struct Inner {
 struct Scratch {
     canon: Canonical,
     evidence: Evidence,
+    links: LinkScratch,
 }
 
 thread_local! {
     static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// Runs `f` with this thread's scratch buffers, or with fresh ones when they
+/// are already in use on this thread (re-entry cannot happen today, but a
+/// check must never panic).
+fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut scratch) => f(&mut scratch),
+        Err(_) => f(&mut Scratch::default()),
+    })
 }
 
 impl Default for Filter {
@@ -119,10 +130,11 @@ impl Filter {
     /// classifier), as (code, strength) pairs: the inputs of the
     /// combination fit.
     pub(crate) fn rule_evidence(&self, msg: &Message<'_>, out: &mut Vec<(&'static str, f64)>) {
-        let mut scratch = Scratch::default();
-        self.scan_rules(msg, &mut scratch, None);
-        out.clear();
-        out.extend(scratch.evidence.hits.iter().map(|h| (h.code, h.strength)));
+        with_scratch(|scratch| {
+            self.scan_rules(msg, scratch, None);
+            out.clear();
+            out.extend(scratch.evidence.hits.iter().map(|h| (h.code, h.strength)));
+        });
     }
 
     /// Every family of evidence except the classifier, into a cleared
@@ -134,7 +146,11 @@ impl Filter {
         expander: Option<&dyn LinkExpander>,
     ) {
         let inner = &*self.inner;
-        let Scratch { canon, evidence } = scratch;
+        let Scratch {
+            canon,
+            evidence,
+            links,
+        } = scratch;
         evidence.clear();
         let text = truncate(msg.text, inner.policy.limits.max_text_bytes);
         if text.len() < msg.text.len() {
@@ -154,7 +170,7 @@ impl Filter {
         inner.lists.scan(msg, canon, evidence);
         inner.text.scan(canon, evidence);
         // Links: found in the raw text, where disguises are still visible.
-        inner.links.scan(msg, text, expander, evidence);
+        inner.links.scan(msg, text, expander, evidence, links);
 
         // Stream: sender rate and fan-out, campaigns, sender profile.
         inner.stream.observe(msg, canon, evidence);
@@ -162,12 +178,7 @@ impl Filter {
 
     /// Judges one message.
     pub fn check(&self, msg: &Message<'_>) -> Verdict {
-        SCRATCH.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut scratch) => self.check_with(msg, &mut scratch, None),
-            // Re-entered from the same thread (a caller checking inside a
-            // callback of ours cannot happen today, but never panic).
-            Err(_) => self.check_with(msg, &mut Scratch::default(), None),
-        })
+        with_scratch(|scratch| self.check_with(msg, scratch, None))
     }
 
     /// What the stream state holds and has evicted.
@@ -209,10 +220,7 @@ impl Filter {
     /// caller's `expander` says it leads. Nothing is fetched here: see
     /// [`LinkExpander`] for the pattern.
     pub fn check_with_expander(&self, msg: &Message<'_>, expander: &dyn LinkExpander) -> Verdict {
-        SCRATCH.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut scratch) => self.check_with(msg, &mut scratch, Some(expander)),
-            Err(_) => self.check_with(msg, &mut Scratch::default(), Some(expander)),
-        })
+        with_scratch(|scratch| self.check_with(msg, scratch, Some(expander)))
     }
 
     /// The links in `text` that go through a link shortener (built-in list
@@ -256,9 +264,10 @@ impl Filter {
         let text = truncate(msg.text, self.inner.policy.limits.max_text_bytes);
         self.inner.links.learn(text, label);
         if let Some((classifier, _)) = &self.inner.model {
-            let mut canon = Canonical::default();
-            canon.canonicalize(text);
-            classifier.learn(&canon.text, label == Label::Spam, msg.id);
+            with_scratch(|scratch| {
+                scratch.canon.canonicalize(text);
+                classifier.learn(&scratch.canon.text, label == Label::Spam, msg.id);
+            });
         }
     }
 

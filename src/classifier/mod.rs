@@ -400,14 +400,26 @@ pub(crate) fn strength(evidence: f32, offset: f32, cap: f32) -> f64 {
 
 /// The readable detail of a classifier hit.
 pub(crate) fn detail(score: &Score<'_>) -> String {
+    use std::fmt::Write;
+
+    // One string per message, written in place: this reason is on nearly
+    // every verdict, so the odds are not formatted into a string of their own.
     let odds = f64::from(score.logit).exp();
-    let mut s = if odds >= 1.0 {
-        format!("the text classifier gives spam odds {}:1", round_odds(odds))
+    let (side, odds) = if odds >= 1.0 {
+        ("spam", odds)
     } else {
-        format!(
-            "the text classifier gives ham odds {}:1",
-            round_odds(1.0 / odds)
-        )
+        ("ham", 1.0 / odds)
+    };
+    let mut s = String::with_capacity(96);
+    s.push_str("the text classifier gives ");
+    s.push_str(side);
+    s.push_str(" odds ");
+    let _ = if odds >= 1e6 {
+        write!(s, "1000000+:1")
+    } else if odds >= 10.0 {
+        write!(s, "{}:1", odds.round())
+    } else {
+        write!(s, "{odds:.1}:1")
     };
     if score.logit > 0.0 && score.top[0].1 > 0.0 {
         s.push_str(" (strongest words: \"");
@@ -421,16 +433,6 @@ pub(crate) fn detail(score: &Score<'_>) -> String {
         s.push(')');
     }
     s
-}
-
-fn round_odds(x: f64) -> String {
-    if x >= 1e6 {
-        "1000000+".to_string()
-    } else if x >= 10.0 {
-        format!("{}", x.round())
-    } else {
-        format!("{:.1}", x)
-    }
 }
 
 #[cfg(test)]

@@ -18,8 +18,6 @@ pub(crate) mod reputation;
 mod trigger;
 mod view;
 
-use std::cell::RefCell;
-
 pub use expand::LinkExpander;
 pub use extract::{Link, LinkKind};
 pub use policy::LinkPolicy;
@@ -118,16 +116,13 @@ pub fn links(text: &str) -> Vec<Link> {
     out
 }
 
-/// Per-thread buffers, so that a message without links allocates nothing
-/// and one with links reuses the same vectors.
+/// Buffers kept with the filter's per-thread scratch, so that a message
+/// without links allocates nothing and one with links reuses the same
+/// vectors.
 #[derive(Default)]
-struct Scratch {
+pub(crate) struct LinkScratch {
     finder: Finder,
     links: Vec<Link>,
-}
-
-thread_local! {
-    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
 }
 
 /// The compiled link rules of one filter, and its learned reputation.
@@ -188,30 +183,13 @@ impl LinkRules {
         text: &str,
         expander: Option<&dyn LinkExpander>,
         evidence: &mut Evidence,
+        scratch: &mut LinkScratch,
     ) {
         let trigger = trigger::trigger(text);
         if trigger == trigger::Trigger::None {
             return;
         }
-        SCRATCH.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut scratch) => self.scan_with(msg, text, trigger, expander, evidence, &mut scratch),
-            Err(_) => {
-                let mut scratch = Scratch::default();
-                self.scan_with(msg, text, trigger, expander, evidence, &mut scratch)
-            }
-        });
-    }
-
-    fn scan_with(
-        &self,
-        msg: &Message<'_>,
-        text: &str,
-        trigger: trigger::Trigger,
-        expander: Option<&dyn LinkExpander>,
-        evidence: &mut Evidence,
-        scratch: &mut Scratch,
-    ) {
-        let Scratch { finder, links } = scratch;
+        let LinkScratch { finder, links } = scratch;
         links.clear();
         finder.find(text, trigger, self.max_links, links);
         if links.is_empty() {
@@ -308,7 +286,7 @@ mod tests {
     fn codes(policy: &LinkPolicy, msg: &Message<'_>) -> Vec<(&'static str, f64, String)> {
         let rules = LinkRules::build(policy).unwrap();
         let mut ev = Evidence::default();
-        rules.scan(msg, msg.text, None, &mut ev);
+        rules.scan(msg, msg.text, None, &mut ev, &mut LinkScratch::default());
         ev.hits
             .into_iter()
             .map(|h| (h.code, h.strength, h.detail))
@@ -394,6 +372,7 @@ mod tests {
             "evil-prize.com/z",
             None,
             &mut ev,
+            &mut LinkScratch::default(),
         );
         assert!(ev.hits[0].strength > 0.5, "{:?}", ev.hits);
         assert_eq!(rules.reputation.get("evil-prize.com").unwrap().spam, 1);
@@ -404,6 +383,7 @@ mod tests {
             "calm-garden.com",
             None,
             &mut ev,
+            &mut LinkScratch::default(),
         );
         assert!(ev.hits[0].strength < 0.0, "{:?}", ev.hits);
     }
@@ -414,7 +394,13 @@ mod tests {
         let text = "see bit.ly/abc";
         let strength = |pairs: &[(&str, &str)]| {
             let mut ev = Evidence::default();
-            rules.scan(&Message::new(text), text, Some(&pairs), &mut ev);
+            rules.scan(
+                &Message::new(text),
+                text,
+                Some(&pairs),
+                &mut ev,
+                &mut LinkScratch::default(),
+            );
             ev.hits
                 .iter()
                 .map(|h| (h.code, h.strength))
