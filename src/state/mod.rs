@@ -33,7 +33,7 @@ use crate::features::{Evidence, rate, sender as profile};
 use crate::message::Message;
 use crate::normalize::Canonical;
 
-pub(crate) use campaign::{CampaignCell, CampaignObservation};
+pub(crate) use campaign::{CampaignCell, CampaignCounts, CampaignObservation};
 pub use config::StreamPolicy;
 pub(crate) use sender::{SenderObservation, SenderRecord};
 use shard::Table;
@@ -76,6 +76,12 @@ pub(crate) struct Stream {
     latest_ms: AtomicI64,
     /// How far one message may move `latest_ms` forward: half the slack.
     max_step_ms: i64,
+    /// The policy's durations in seconds, converted once rather than per
+    /// message.
+    secs: Durations,
+    /// `shards - 1` when the shard count is a power of two (the default
+    /// 16): then a mask picks the shard instead of a 64-bit division.
+    shard_mask: Option<u64>,
     /// Timed messages without a sender (the others are counted in the
     /// sender shards).
     unsent: AtomicU64,
@@ -101,6 +107,17 @@ fn secs(ms: u64) -> u32 {
     u32::try_from(ms / 1000).unwrap_or(u32::MAX).max(1)
 }
 
+/// The stream policy's durations in whole seconds (at least one).
+#[derive(Debug, Clone, Copy)]
+struct Durations {
+    sender_idle: u32,
+    /// Half the fan-out window: one bin of the sender's recipient bitmaps.
+    fanout_bin: u32,
+    campaign_window: u32,
+    /// Half the campaign window: one bin of a band's counts.
+    campaign_bin: u32,
+}
+
 impl Stream {
     pub fn new(policy: &StreamPolicy) -> Stream {
         let shards = policy.shards.max(1);
@@ -112,6 +129,13 @@ impl Stream {
             campaigns: (0..shards)
                 .map(|_| Mutex::new(Table::new(per(policy.max_fingerprints))))
                 .collect(),
+            secs: Durations {
+                sender_idle: secs(policy.sender_idle_ms),
+                fanout_bin: secs(policy.fanout_window_ms / 2),
+                campaign_window: secs(policy.campaign_window_ms),
+                campaign_bin: secs(policy.campaign_window_ms / 2),
+            },
+            shard_mask: (shards as u64).is_power_of_two().then(|| shards as u64 - 1),
             policy: policy.clone(),
             latest_ms: AtomicI64::new(i64::MIN),
             max_step_ms: i64::try_from(policy.late_slack_ms / 2)
@@ -124,13 +148,9 @@ impl Stream {
     }
 
     fn shard<'a, T>(&self, shards: &'a [Mutex<T>], key: u64) -> &'a Mutex<T> {
-        let n = shards.len() as u64;
-        // The same shard as `key % n`; a mask when `n` is a power of two
-        // (the default 16) spares a 64-bit division per table visit.
-        let i = if n.is_power_of_two() {
-            key & (n - 1)
-        } else {
-            key % n
+        let i = match self.shard_mask {
+            Some(mask) => key & mask,
+            None => key % shards.len() as u64,
         };
         &shards[i as usize]
     }
@@ -186,8 +206,8 @@ impl Stream {
             let observation = {
                 let mut table = lock(self.shard(&self.senders, key));
                 table.messages += 1;
-                let (record, fresh) = table.entry(key, t, secs(p.sender_idle_ms));
-                record.observe(fresh, t, recipient, t / secs(p.fanout_window_ms / 2))
+                let (record, fresh) = table.entry(key, t, self.secs.sender_idle);
+                record.observe(fresh, t, recipient, t / self.secs.fanout_bin)
             };
             new_in_stream = observation.new_in_stream;
             sender_recipients = Some(observation.recipients);
@@ -202,9 +222,9 @@ impl Stream {
         else {
             return;
         };
-        let bin = t / secs(p.campaign_window_ms / 2);
-        let ttl = secs(p.campaign_window_ms);
-        let mut best: Option<CampaignObservation> = None;
+        let bin = t / self.secs.campaign_bin;
+        let ttl = self.secs.campaign_window;
+        let mut best: Option<CampaignCounts> = None;
         for &key in fp.keys() {
             let o = {
                 let mut table = lock(self.shard(&self.campaigns, key));
@@ -217,6 +237,7 @@ impl Stream {
             }
         }
         if let Some(o) = best {
+            let o = o.estimate();
             let me = rate::Participant {
                 recipients: sender_recipients,
                 new: new_sender,
@@ -274,14 +295,13 @@ impl Stream {
             self.latest_ms.fetch_max(latest, Ordering::Relaxed);
         }
         let now = u32::try_from(snapshot.latest_ms().unwrap_or(0).max(0) / 1000).unwrap_or(0);
-        let p = &self.policy;
         for &(key, record) in snapshot.senders() {
             let mut table = lock(self.shard(&self.senders, key));
-            *table.entry(key, now, secs(p.sender_idle_ms)).0 = record;
+            *table.entry(key, now, self.secs.sender_idle).0 = record;
         }
         for &(key, cell) in snapshot.campaigns() {
             let mut table = lock(self.shard(&self.campaigns, key));
-            *table.entry(key, now, secs(p.campaign_window_ms)).0 = cell;
+            *table.entry(key, now, self.secs.campaign_window).0 = cell;
         }
         Ok(())
     }
