@@ -2,6 +2,7 @@
 //! the score; the policy's thresholds turn the score into an action.
 
 use std::collections::HashMap;
+use std::fmt::Write;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::features::{CodeInfo, Evidence};
@@ -37,6 +38,23 @@ pub(crate) const CODES: &[CodeInfo] = &[
         summary: "the text contains a phrase or pattern from the policy's deny list",
     },
 ];
+
+/// Codes that all say one thing, that the sender is unknown here: a new
+/// account, a lopsided following, a first message to this inbox, a link in
+/// that first message. Every customer writing for the first time from a
+/// fresh account shows most of them at once, so together they count at most
+/// [`UNKNOWN_SENDER_CAP`] log-odds, however many fire: alone they leave such
+/// a customer allowed (−3 + 1.5 gives 0.18), and they still add to real
+/// evidence against the text. The first hits keep their weight; the rest
+/// show what is left of the cap, down to 0, so every one stays in the
+/// reasons.
+const UNKNOWN_SENDER: [&str; 4] = [
+    "SENDER_NEW_ACCOUNT",
+    "SENDER_FOLLOW_RATIO",
+    "SENDER_FIRST_CONTACT",
+    "LINK_FIRST_CONTACT",
+];
+const UNKNOWN_SENDER_CAP: f64 = 1.5;
 
 /// Log-odds of spam for a message with no evidence at all: most DMs to a
 /// brand are from customers.
@@ -110,10 +128,22 @@ pub(crate) fn verdict(evidence: &mut Evidence, weights: &Weights, policy: &Polic
     let mut logit = weights.bias;
     let mut reasons = Vec::with_capacity(evidence.hits.len());
     let mut forced = None;
-    for hit in evidence.hits.drain(..) {
-        let weight = weights.get(hit.code) * hit.strength;
+    let mut unknown_sender = 0.0;
+    for mut hit in evidence.hits.drain(..) {
+        let mut weight = weights.get(hit.code) * hit.strength;
         if weight == 0.0 {
             continue;
+        }
+        if weight > 0.0 && UNKNOWN_SENDER.contains(&hit.code) {
+            let room = (UNKNOWN_SENDER_CAP - unknown_sender).max(0.0);
+            if weight > room {
+                weight = room;
+                let _ = write!(
+                    hit.detail,
+                    " (capped: evidence that the sender is unknown counts {UNKNOWN_SENDER_CAP} at most)"
+                );
+            }
+            unknown_sender += weight;
         }
         match hit.code {
             "POLICY_ALLOW_SENDER" => forced = Some(Action::Allow),
@@ -189,6 +219,34 @@ mod tests {
         assert_eq!(v.reasons.len(), 2);
         // -3 + 6 - 2 = 1 → 0.73: between review (0.5) and block (0.9).
         assert_eq!(v.action, Action::Review);
+    }
+
+    #[test]
+    fn unknown_sender_evidence_is_capped_together_and_stays_explained() {
+        let policy = Policy::default();
+        let weights = Weights::resolve(&[], None, &policy);
+        let mut ev = Evidence::default();
+        ev.push("LINK_FIRST_CONTACT", 1.0, "link");
+        ev.push("SENDER_NEW_ACCOUNT", 1.0, "new");
+        ev.push("SENDER_FOLLOW_RATIO", 1.0, "ratio");
+        ev.push("SENDER_FIRST_CONTACT", 1.0, "first");
+        ev.push("TEXT_TRUNCATED", 1.0, "long");
+        let v = verdict(&mut ev, &weights, &policy);
+        let capped: f64 = v
+            .reasons
+            .iter()
+            .filter(|r| UNKNOWN_SENDER.contains(&r.code))
+            .map(|r| r.weight)
+            .sum();
+        assert!(
+            (capped - UNKNOWN_SENDER_CAP).abs() < 1e-9,
+            "{:?}",
+            v.reasons
+        );
+        assert_eq!(v.reasons.len(), 5, "every hit stays in the reasons");
+        assert!(v.reasons.iter().any(|r| r.detail.contains("capped")));
+        let expected = sigmoid(DEFAULT_BIAS + UNKNOWN_SENDER_CAP + 0.25);
+        assert!((v.score - expected).abs() < 1e-9);
     }
 
     #[test]

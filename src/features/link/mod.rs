@@ -78,10 +78,10 @@ pub(crate) const CODES: &[CodeInfo] = &[
     },
     CodeInfo {
         code: "LINK_FIRST_CONTACT",
-        // Shares its cause (a new account) with SENDER_NEW_ACCOUNT: together
-        // with the other profile evidence it must stay below review, so a
-        // fresh customer pasting a link during a surge is never held for it.
-        default_weight: 0.5,
+        // Shares its cause (an unknown sender) with the profile evidence:
+        // `combine` caps their sum, so a fresh customer pasting a link
+        // during a surge is not held for it.
+        default_weight: 1.0,
         summary: "a link from a new account that the recipient does not follow",
     },
     CodeInfo {
