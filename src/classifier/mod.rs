@@ -36,6 +36,28 @@
 //! character 2-grams or 5-grams, no short-text shrink or feature floor
 //! (all within 0.002 MCC).
 //!
+//! ## The SMS-versus-inbox trade-off, measured
+//!
+//! The peer that ranks SMS best (TF-IDF word and character n-grams, linear
+//! SVM) owes its edge to two things this classifier leaves out on purpose.
+//! Measured with a linear SVM (squared hinge, dual coordinate descent) on
+//! these hashed features, classifier alone, `sms/test.tsv`: character
+//! n-grams of number tokens take ROC AUC from 0.9945 to 0.9995, and binary
+//! features scaled to unit length per block (words and pairs; n-grams) take
+//! it from 0.9986 to 0.9996. In the whole filter that model measured AUC
+//! 0.9995, spam caught at ≤0.2% ham flagged 0.960 and MCC 0.965 on
+//! `sms/test.tsv` (cross-validated on train: AUC 0.994, MCC 0.957, against
+//! naive Bayes's 0.990 and 0.949), but it sent a brand-inbox fixture (a
+//! new customer's long refund complaint, "… £120 …") to review at 0.85,
+//! and flagged 28% of SpamAssassin's legitimate e-mail instead of 20%
+//! (AUC 0.685 instead of 0.778): SMS spam is long and full of numbers,
+//! customer complaints are too, and a model that reads length and number
+//! n-grams the SMS way reads complaints as spam. Tried with it and no
+//! better for the inbox: n-grams of long numbers only, number n-grams at
+//! half weight, no length buckets, L1 scaling, heavier cost on ham errors.
+//! Naive Bayes over the features below stays the built-in model until
+//! labelled brand-inbox ham can be part of the training.
+//!
 //! ## What was tried for brand-inbox messages
 //!
 //! Trained on SMS, symbols (`+`, `/`, `@`, `£`) and number shapes become the
