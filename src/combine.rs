@@ -76,15 +76,13 @@ struct CodeHasher(u64);
 
 impl Default for CodeHasher {
     fn default() -> Self {
-        CodeHasher(0xcbf2_9ce4_8422_2325)
+        CodeHasher(crate::fnv::OFFSET)
     }
 }
 
 impl Hasher for CodeHasher {
     fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
-        }
+        self.0 = crate::fnv::extend(self.0, bytes);
     }
 
     fn finish(&self) -> u64 {

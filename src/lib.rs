@@ -78,6 +78,7 @@ mod error;
 mod eval;
 mod features;
 mod filter;
+mod fnv;
 mod message;
 mod normalize;
 mod policy;

@@ -162,7 +162,7 @@ impl Model {
         out.extend_from_slice(&VERSION.to_le_bytes());
         out.extend_from_slice(&(p.len() as u64).to_le_bytes());
         out.extend_from_slice(&p);
-        out.extend_from_slice(&fnv1a(&p).to_le_bytes());
+        out.extend_from_slice(&crate::fnv::hash(&p).to_le_bytes());
         out
     }
 
@@ -201,7 +201,7 @@ impl Model {
                 r.remaining()
             )));
         }
-        if sum != fnv1a(payload) {
+        if sum != crate::fnv::hash(payload) {
             return Err(Error::model("corrupt: the checksum does not match"));
         }
         parse_payload(payload)
@@ -374,16 +374,6 @@ impl<'a> Reader<'a> {
     }
 }
 
-/// 64-bit FNV-1a: enough to catch damage, not meant against forgery.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    h
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -487,7 +477,7 @@ mod tests {
             let mut out = bytes[..12].to_vec();
             out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
             out.extend_from_slice(&payload);
-            out.extend_from_slice(&fnv1a(&payload).to_le_bytes());
+            out.extend_from_slice(&crate::fnv::hash(&payload).to_le_bytes());
             out
         };
         let huge_table = reseal(&|p| p[0..4].copy_from_slice(&40u32.to_le_bytes()));
