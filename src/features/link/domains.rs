@@ -27,8 +27,9 @@ pub(crate) const SUSPICIOUS_TLDS: &[&str] = &[
 ];
 
 /// TLDs that make a bare word.word a link without a scheme, `www.` or a
-/// path: the generic ones everybody types, the ones spammers favour, and a
-/// few ccTLDs used like generics. TLDs that are also common words or file
+/// path: the generic ones everybody types, the ones spammers favour, a
+/// few ccTLDs used like generics, and the country and internationalised
+/// TLDs people type bare at home. TLDs that are also common words or file
 /// extensions (`.today`, `.me`, `.zip`, `.mov`, `.lol`) need a path too, so
 /// that "thanks.today" stays prose. Other ccTLDs (`.py`, `.md`, `.rs`, `.sh`
 /// …) are file extensions far more often than hosts in a DM, so they count
@@ -39,6 +40,15 @@ pub(crate) const BARE_TLDS: &[&str] = &[
     "ws", "ai", "link", "site", "online", "shop", "store", "app", "dev", "live", "club", "ru",
     "cn", "example", "top", "xyz", "click", "icu", "buzz", "cyou", "sbs", "cfd", "monster", "bond",
     "su",
+    // Country TLDs typed bare in their own countries, none of them an
+    // English word or a common file extension (so not .in, .me, .us, .it,
+    // .pl, .pt, .au, .py, .md).
+    "de", "fr", "es", "nl", "eu", "uk", "ua", "br", "jp", "kr", "ca", "ch", "se", "dk", "fi",
+    "cz", "gr", "tr", "vn",
+    // Internationalised TLDs, as punycode: рф, рус, укр, бел, онлайн, сайт,
+    // 中国, 公司, 网络, 한국.
+    "xn--p1ai", "xn--p1acf", "xn--j1amh", "xn--90ais", "xn--80asehdb", "xn--80aswg",
+    "xn--fiqs8s", "xn--55qx5d", "xn--io0a7i", "xn--3e0b707e",
 ];
 
 /// TLDs accepted when written apart from the name (`example . com`,

@@ -116,6 +116,9 @@ impl Finder {
                 scheme: false,
             });
         }
+        if !text.is_ascii() {
+            bare_international(text, &mut self.candidates);
+        }
         self.candidates.sort_by_key(|c| c.range.start);
         for c in &self.candidates {
             if out.len() >= max {
@@ -132,6 +135,53 @@ impl Finder {
             link.obfuscated = raw.get(start..end) != Some(&text[c.range.clone()]);
             link.range = start..end;
             out.push(link);
+        }
+    }
+}
+
+/// Bare host names with a non-ASCII label after a dot (`пример.рф`,
+/// `商店.中国`), which linkify does not see; `parse_candidate` then decides
+/// by the TLD as for any bare name. A host name here is a run of letters,
+/// digits, hyphens and dots, with the path that follows a `/`; one that
+/// overlaps a candidate already found is left to that one.
+fn bare_international(text: &str, out: &mut Vec<Candidate>) {
+    let is_host_char = |c: char| c.is_alphanumeric() || c == '-' || c == '.';
+    let found = out.len();
+    let mut last_end = 0;
+    for dot in memchr::memchr_iter(b'.', text.as_bytes()) {
+        let next = text[dot + 1..].chars().next();
+        if dot < last_end || !next.is_some_and(|c| !c.is_ascii() && c.is_alphabetic()) {
+            continue;
+        }
+        let start = text[..dot]
+            .char_indices()
+            .rev()
+            .find(|&(_, c)| !is_host_char(c))
+            .map_or(0, |(i, c)| i + c.len_utf8());
+        let end = text[dot..]
+            .char_indices()
+            .find(|&(_, c)| !is_host_char(c))
+            .map_or(text.len(), |(i, _)| dot + i);
+        let mut end = start + text[start..end].trim_end_matches(['.', '-']).len();
+        if text[end..].starts_with('/') {
+            // A path, as after a scheme.
+            let rest = &text[end..];
+            let len = rest
+                .char_indices()
+                .find(|&(_, c)| ends_url(c))
+                .map_or(rest.len(), |(i, _)| i);
+            end += trimmed_len(&rest[..len]);
+        }
+        last_end = end;
+        let taken = out[..found]
+            .iter()
+            .any(|c| start < c.range.end && c.range.start < end);
+        if start < dot && !taken {
+            out.push(Candidate {
+                range: start..end,
+                kind: LinkKind::Url,
+                scheme: false,
+            });
         }
     }
 }
