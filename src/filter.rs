@@ -384,7 +384,7 @@ impl FilterBuilder {
                 lists: ListRules::build(&policy)?,
                 text: TextRules::build(&policy)?,
                 stream: Stream::new(&policy.stream),
-                links: LinkRules::build(&policy.links)?,
+                links: LinkRules::build(&policy.links, policy.stream.new_account_days)?,
                 weights,
                 policy,
                 model,

@@ -334,3 +334,30 @@ fn learned_domain_reputation_survives_a_snapshot_and_restore() {
     let after = restarted.check(&probe);
     assert_eq!(after.reason("LINK_DOMAIN_REPUTATION"), Some(learned));
 }
+
+/// What counts as a new account is one setting, `[stream] new_account_days`,
+/// unless `[links]` sets its own.
+#[test]
+fn link_first_contact_follows_the_stream_new_account_age() {
+    let dm = |filter: &Filter| {
+        let msg = Message::new("hello, have a look at https://offer.example/x").with_profile(
+            SenderProfile {
+                account_age_days: Some(10),
+                ..SenderProfile::default()
+            },
+        );
+        filter.check(&msg).reason("LINK_FIRST_CONTACT").is_some()
+    };
+    let with = |toml: &str| {
+        let policy = Policy::from_toml_str(toml).expect("the policy parses");
+        Filter::builder()
+            .policy(policy)
+            .build()
+            .expect("the filter builds")
+    };
+    assert!(dm(&Filter::default()), "10 days is new by default (30)");
+    assert!(!dm(&with("[stream]\nnew_account_days = 5\n")));
+    assert!(dm(&with(
+        "[stream]\nnew_account_days = 5\n[links]\nnew_account_days = 60\n"
+    )));
+}

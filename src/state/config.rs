@@ -79,7 +79,9 @@ pub struct StreamPolicy {
     /// Share of a text's senders that must be new for `CAMPAIGN_SWARM`.
     /// Default 0.75.
     pub swarm_new_share: f64,
-    /// Accounts younger than this many days are new. Default 30.
+    /// Accounts younger than this many days are new: for the profile, the
+    /// swarm and, unless `[links]` sets its own, `LINK_FIRST_CONTACT`.
+    /// Default 30.
     pub new_account_days: u32,
     /// `SENDER_FOLLOW_RATIO` fires when the sender follows at least this many
     /// times more accounts than follow it back... Default 20.

@@ -145,7 +145,9 @@ fn strs(list: &[String]) -> impl Iterator<Item = &str> {
 }
 
 impl LinkRules {
-    pub fn build(policy: &LinkPolicy) -> Result<LinkRules, Error> {
+    /// `new_account_days` is the stream policy's, used when the link
+    /// policy does not set its own.
+    pub fn build(policy: &LinkPolicy, new_account_days: u32) -> Result<LinkRules, Error> {
         policy.validate()?;
         let builtin = domains::PROTECTED.iter().copied();
         Ok(LinkRules {
@@ -170,7 +172,7 @@ impl LinkRules {
             ),
             many: policy.many_links,
             max_links: policy.max_links,
-            new_account_days: policy.new_account_days,
+            new_account_days: policy.new_account_days.unwrap_or(new_account_days),
             reputation: Reputation::new(policy.reputation_capacity),
         })
     }
@@ -284,7 +286,7 @@ mod tests {
     use crate::message::SenderProfile;
 
     fn codes(policy: &LinkPolicy, msg: &Message<'_>) -> Vec<(&'static str, f64, String)> {
-        let rules = LinkRules::build(policy).unwrap();
+        let rules = LinkRules::build(policy, 30).unwrap();
         let mut ev = Evidence::default();
         rules.scan(msg, msg.text, None, &mut ev, &mut LinkScratch::default());
         ev.hits
@@ -362,7 +364,7 @@ mod tests {
 
     #[test]
     fn learned_domains_raise_and_lower() {
-        let rules = LinkRules::build(&brand()).unwrap();
+        let rules = LinkRules::build(&brand(), 30).unwrap();
         rules.learn("win at evil-prize.com/x and evil-prize.com/y", Label::Spam);
         rules.learn("my blog is calm-garden.com", Label::Ham);
         rules.learn("order at https://shop.brand.example/x", Label::Spam);
@@ -390,7 +392,7 @@ mod tests {
 
     #[test]
     fn an_expanded_short_link_is_judged_by_its_target() {
-        let rules = LinkRules::build(&brand()).unwrap();
+        let rules = LinkRules::build(&brand(), 30).unwrap();
         let text = "see bit.ly/abc";
         let strength = |pairs: &[(&str, &str)]| {
             let mut ev = Evidence::default();

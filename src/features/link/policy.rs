@@ -48,8 +48,10 @@ pub struct LinkPolicy {
     /// Links examined per message; the rest are ignored. Default 16.
     pub max_links: usize,
     /// Accounts younger than this many days that the recipient does not
-    /// follow make a link `LINK_FIRST_CONTACT`. Default 30.
-    pub new_account_days: u32,
+    /// follow make a link `LINK_FIRST_CONTACT`. Default: what counts as a
+    /// new account everywhere else, the `[stream]` section's
+    /// `new_account_days` (30); set it here only to make links differ.
+    pub new_account_days: Option<u32>,
     /// Domains the learned reputation remembers; the least recently seen
     /// are forgotten first. 0 turns learning off. Default 10 000.
     pub reputation_capacity: usize,
@@ -65,7 +67,7 @@ impl Default for LinkPolicy {
             deny_domains: Vec::new(),
             many_links: 3,
             max_links: 16,
-            new_account_days: 30,
+            new_account_days: None,
             reputation_capacity: 10_000,
         }
     }
