@@ -64,7 +64,30 @@ pub(crate) const DEFAULT_BIAS: f64 = -3.0;
 #[derive(Debug, Clone)]
 pub(crate) struct Weights {
     pub bias: f64,
-    by_code: HashMap<&'static str, f64, BuildHasherDefault<CodeHasher>>,
+    by_code: HashMap<&'static str, (f64, Role), BuildHasherDefault<CodeHasher>>,
+}
+
+/// What a code does in the combination beyond adding its weight, known
+/// when the filter is built so that a hit needs no string comparisons.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Plain,
+    /// One of [`UNKNOWN_SENDER`]: capped together.
+    UnknownSender,
+    /// Decides the action whatever the score.
+    ForceAllow,
+    ForceBlock,
+}
+
+impl Role {
+    fn of(code: &str) -> Role {
+        match code {
+            "POLICY_ALLOW_SENDER" => Role::ForceAllow,
+            "POLICY_DENY_SENDER" => Role::ForceBlock,
+            _ if UNKNOWN_SENDER.contains(&code) => Role::UnknownSender,
+            _ => Role::Plain,
+        }
+    }
 }
 
 /// FNV-1a for the weight table, looked up once per hit: its keys are the
@@ -76,13 +99,13 @@ struct CodeHasher(u64);
 
 impl Default for CodeHasher {
     fn default() -> Self {
-        CodeHasher(crate::fnv::OFFSET)
+        CodeHasher(crate::hash::FNV_OFFSET)
     }
 }
 
 impl Hasher for CodeHasher {
     fn write(&mut self, bytes: &[u8]) {
-        self.0 = crate::fnv::extend(self.0, bytes);
+        self.0 = crate::hash::fnv_extend(self.0, bytes);
     }
 
     fn finish(&self) -> u64 {
@@ -98,15 +121,15 @@ impl Weights {
         fitted_bias: Option<f64>,
         policy: &Policy,
     ) -> Weights {
-        let mut by_code: HashMap<&'static str, f64, _> = crate::features::all_codes()
-            .map(|info| (info.code, info.default_weight))
+        let mut by_code: HashMap<&'static str, (f64, Role), _> = crate::features::all_codes()
+            .map(|info| (info.code, (info.default_weight, Role::of(info.code))))
             .collect();
         for &(code, w) in fitted {
-            by_code.insert(code, w);
+            by_code.insert(code, (w, Role::of(code)));
         }
         for (code, &w) in &policy.weights {
             if let Some(slot) = by_code.get_mut(code.as_str()) {
-                *slot = w;
+                slot.0 = w;
             }
         }
         Weights {
@@ -116,7 +139,14 @@ impl Weights {
     }
 
     pub fn get(&self, code: &str) -> f64 {
-        self.by_code.get(code).copied().unwrap_or(0.0)
+        self.entry(code).0
+    }
+
+    fn entry(&self, code: &str) -> (f64, Role) {
+        self.by_code
+            .get(code)
+            .copied()
+            .unwrap_or((0.0, Role::Plain))
     }
 }
 
@@ -128,11 +158,12 @@ pub(crate) fn verdict(evidence: &mut Evidence, weights: &Weights, policy: &Polic
     let mut forced = None;
     let mut unknown_sender = 0.0;
     for mut hit in evidence.hits.drain(..) {
-        let mut weight = weights.get(hit.code) * hit.strength;
+        let (weight, role) = weights.entry(hit.code);
+        let mut weight = weight * hit.strength;
         if weight == 0.0 {
             continue;
         }
-        if weight > 0.0 && UNKNOWN_SENDER.contains(&hit.code) {
+        if weight > 0.0 && role == Role::UnknownSender {
             let room = (UNKNOWN_SENDER_CAP - unknown_sender).max(0.0);
             if weight > room {
                 weight = room;
@@ -143,9 +174,9 @@ pub(crate) fn verdict(evidence: &mut Evidence, weights: &Weights, policy: &Polic
             }
             unknown_sender += weight;
         }
-        match hit.code {
-            "POLICY_ALLOW_SENDER" => forced = Some(Action::Allow),
-            "POLICY_DENY_SENDER" if forced.is_none() => forced = Some(Action::Block),
+        match role {
+            Role::ForceAllow => forced = Some(Action::Allow),
+            Role::ForceBlock if forced.is_none() => forced = Some(Action::Block),
             _ => {}
         }
         logit += weight;

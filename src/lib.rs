@@ -78,7 +78,7 @@ mod error;
 mod eval;
 mod features;
 mod filter;
-mod fnv;
+mod hash;
 mod message;
 mod normalize;
 mod policy;

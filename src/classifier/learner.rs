@@ -110,23 +110,31 @@ pub(crate) fn fit(data: &[(&Vector, bool)], opts: &TrainOptions) -> Fitted {
         return model;
     }
     let mut bias_sq = 0.0f32;
-    let mut order: Vec<usize> = (0..data.len()).collect();
-    let mut rng = SplitMix(opts.seed);
-    for _ in 0..opts.epochs {
-        shuffle(&mut order, &mut rng);
-        for &i in &order {
-            let (x, spam) = data[i];
-            step(
-                &mut model,
-                &mut bias_sq,
-                x,
-                spam,
-                opts.learning_rate,
-                opts.l2,
-            );
-        }
+    for (x, spam) in shuffled_epochs(data, opts) {
+        step(
+            &mut model,
+            &mut bias_sq,
+            x,
+            spam,
+            opts.learning_rate,
+            opts.l2,
+        );
     }
     model
+}
+
+/// The examples of `data`, `opts.epochs` times, each pass in a new order
+/// drawn from `opts.seed`: the same sequence on every run.
+fn shuffled_epochs<'d, 'v>(
+    data: &'d [(&'v Vector, bool)],
+    opts: &TrainOptions,
+) -> impl Iterator<Item = (&'v Vector, bool)> + 'd {
+    let mut order: Vec<usize> = (0..data.len()).collect();
+    let mut rng = SplitMix(opts.seed);
+    (0..opts.epochs).flat_map(move |_| {
+        shuffle(&mut order, &mut rng);
+        order.clone().into_iter().map(|i| data[i])
+    })
 }
 
 /// One AdaGrad step of logistic regression on one example; returns the
@@ -211,29 +219,23 @@ fn nb_logistic(data: &[(&Vector, bool)], opts: &TrainOptions, model: &mut Fitted
     let mut w = vec![NB_PRIOR; r.len()];
     let mut sq = vec![0.0f32; r.len()];
     let (mut bias, mut bias_sq) = (NB_PRIOR * model.bias, 0.0f32);
-    let mut order: Vec<usize> = (0..data.len()).collect();
-    let mut rng = SplitMix(opts.seed);
-    for _ in 0..opts.epochs {
-        shuffle(&mut order, &mut rng);
-        for &i in &order {
-            let (x, spam) = data[i];
-            let logit = bias
-                + x.iter()
-                    .map(|&(j, v)| {
-                        let j = j as usize & mask;
-                        w[j] * r[j] * v
-                    })
-                    .sum::<f32>();
-            let g = sigmoid(logit) - if spam { 1.0 } else { 0.0 };
-            for &(j, v) in x.iter() {
-                let j = j as usize & mask;
-                let gj = g * v * r[j] + opts.l2 * (w[j] - NB_PRIOR);
-                sq[j] += gj * gj;
-                w[j] -= opts.learning_rate * gj / (sq[j].sqrt() + 1e-6);
-            }
-            bias_sq += g * g;
-            bias -= opts.learning_rate * g / (bias_sq.sqrt() + 1e-6);
+    for (x, spam) in shuffled_epochs(data, opts) {
+        let logit = bias
+            + x.iter()
+                .map(|&(j, v)| {
+                    let j = j as usize & mask;
+                    w[j] * r[j] * v
+                })
+                .sum::<f32>();
+        let g = sigmoid(logit) - if spam { 1.0 } else { 0.0 };
+        for &(j, v) in x.iter() {
+            let j = j as usize & mask;
+            let gj = g * v * r[j] + opts.l2 * (w[j] - NB_PRIOR);
+            sq[j] += gj * gj;
+            w[j] -= opts.learning_rate * gj / (sq[j].sqrt() + 1e-6);
         }
+        bias_sq += g * g;
+        bias -= opts.learning_rate * g / (bias_sq.sqrt() + 1e-6);
     }
     model.weights = w.iter().zip(&r).map(|(w, r)| w * r).collect();
     model.bias = bias;
@@ -266,10 +268,7 @@ pub(crate) struct SplitMix(pub u64);
 impl SplitMix {
     pub fn next_u64(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
+        crate::hash::mix(self.0)
     }
 }
 

@@ -162,7 +162,7 @@ impl Model {
         out.extend_from_slice(&VERSION.to_le_bytes());
         out.extend_from_slice(&(p.len() as u64).to_le_bytes());
         out.extend_from_slice(&p);
-        out.extend_from_slice(&crate::fnv::hash(&p).to_le_bytes());
+        out.extend_from_slice(&crate::hash::fnv(&p).to_le_bytes());
         out
     }
 
@@ -201,7 +201,7 @@ impl Model {
                 r.remaining()
             )));
         }
-        if sum != crate::fnv::hash(payload) {
+        if sum != crate::hash::fnv(payload) {
             return Err(Error::model("corrupt: the checksum does not match"));
         }
         parse_payload(payload)
@@ -477,7 +477,7 @@ mod tests {
             let mut out = bytes[..12].to_vec();
             out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
             out.extend_from_slice(&payload);
-            out.extend_from_slice(&crate::fnv::hash(&payload).to_le_bytes());
+            out.extend_from_slice(&crate::hash::fnv(&payload).to_le_bytes());
             out
         };
         let huge_table = reseal(&|p| p[0..4].copy_from_slice(&40u32.to_le_bytes()));

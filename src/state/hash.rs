@@ -7,12 +7,7 @@
 
 use std::sync::LazyLock;
 
-/// The splitmix64 finaliser: a cheap, well-mixed 64-bit permutation.
-pub(crate) fn mix(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
-}
+pub(crate) use crate::hash::mix;
 
 /// A 64-bit hash of a string, never 0 (0 marks an empty table slot).
 pub(crate) fn hash_str(s: &str, seed: u64) -> u64 {
