@@ -167,13 +167,14 @@ impl Filter {
 
         // Text: canonical forms, disguises, phrase rules, the policy's lists.
         canon.canonicalize(text);
+        let ahead = inner.stream.look_ahead(msg, canon);
         inner.lists.scan(msg, canon, evidence);
         inner.text.scan(canon, evidence);
         // Links: found in the raw text, where disguises are still visible.
         inner.links.scan(msg, text, expander, evidence, links);
 
         // Stream: sender rate and fan-out, campaigns, sender profile.
-        inner.stream.observe(msg, canon, evidence);
+        inner.stream.observe(msg, ahead, evidence);
     }
 
     /// Judges one message.

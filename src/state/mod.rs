@@ -19,12 +19,12 @@ mod campaign;
 mod config;
 mod fingerprint;
 pub(crate) mod hash;
+mod prefetch;
 mod sender;
 mod shard;
 mod snapshot;
 
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
 
 use serde::Serialize;
 
@@ -35,8 +35,9 @@ use crate::normalize::Canonical;
 
 pub(crate) use campaign::{CampaignCell, CampaignCounts, CampaignObservation};
 pub use config::StreamPolicy;
+use fingerprint::Fingerprint;
 pub(crate) use sender::{SenderObservation, SenderRecord};
-use shard::Table;
+use shard::Shard;
 pub use snapshot::StateSnapshot;
 
 use hash::{RECIPIENT_SEED, SENDER_SEED, hash_str};
@@ -67,11 +68,22 @@ pub struct Stats {
     pub late: u64,
 }
 
+/// What a message needs from the stream tables, worked out before the
+/// tables are read: see [`Stream::look_ahead`].
+#[derive(Debug, Default)]
+pub(crate) struct Lookahead {
+    /// The event time the message counts at, in seconds; `None` when no
+    /// time is known yet (then only profile evidence is added).
+    t: Option<u32>,
+    sender: Option<u64>,
+    fingerprint: Option<Fingerprint>,
+}
+
 /// The filter's memory of the stream.
 pub(crate) struct Stream {
     policy: StreamPolicy,
-    senders: Box<[Mutex<Table<SenderRecord>>]>,
-    campaigns: Box<[Mutex<Table<CampaignCell>>]>,
+    senders: Box<[Shard<SenderRecord>]>,
+    campaigns: Box<[Shard<CampaignCell>]>,
     /// Latest event time seen, ms; `i64::MIN` before the first.
     latest_ms: AtomicI64,
     /// How far one message may move `latest_ms` forward: half the slack.
@@ -97,12 +109,6 @@ impl std::fmt::Debug for Stream {
     }
 }
 
-/// Locks a shard; a panic elsewhere while holding it leaves counters that
-/// are still valid, so poisoning is ignored.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 fn secs(ms: u64) -> u32 {
     u32::try_from(ms / 1000).unwrap_or(u32::MAX).max(1)
 }
@@ -124,10 +130,10 @@ impl Stream {
         let per = |cap: usize| cap.div_ceil(shards);
         Stream {
             senders: (0..shards)
-                .map(|_| Mutex::new(Table::new(per(policy.max_senders))))
+                .map(|_| Shard::new(per(policy.max_senders)))
                 .collect(),
             campaigns: (0..shards)
-                .map(|_| Mutex::new(Table::new(per(policy.max_fingerprints))))
+                .map(|_| Shard::new(per(policy.max_fingerprints)))
                 .collect(),
             secs: Durations {
                 sender_idle: secs(policy.sender_idle_ms),
@@ -147,7 +153,7 @@ impl Stream {
         }
     }
 
-    fn shard<'a, T>(&self, shards: &'a [Mutex<T>], key: u64) -> &'a Mutex<T> {
+    fn shard<'a, T>(&self, shards: &'a [T], key: u64) -> &'a T {
         let i = match self.shard_mask {
             Some(mask) => key & mask,
             None => key % shards.len() as u64,
@@ -185,15 +191,43 @@ impl Stream {
         Some(ts)
     }
 
+    /// Works out what [`observe`](Self::observe) will need from the tables
+    /// and starts fetching it: called as soon as the text is canonical, so
+    /// that the slots arrive in the cache while the text and links are
+    /// scanned. Counts the message's event time.
+    pub fn look_ahead(&self, msg: &Message<'_>, canon: &Canonical) -> Lookahead {
+        let Some(t_ms) = self.event_time(msg.timestamp_ms) else {
+            return Lookahead::default();
+        };
+        let sender = msg.sender.map(|s| hash_str(s, SENDER_SEED));
+        if let Some(key) = sender {
+            self.shard(&self.senders, key).prefetch(key);
+        }
+        let p = &self.policy;
+        let fingerprint =
+            fingerprint::fingerprint(&canon.text, p.fingerprint_bands, p.fingerprint_min_words);
+        for &key in fingerprint.iter().flat_map(Fingerprint::keys) {
+            self.shard(&self.campaigns, key).prefetch(key);
+        }
+        Lookahead {
+            t: Some(u32::try_from(t_ms.max(0) / 1000).unwrap_or(u32::MAX)),
+            sender,
+            fingerprint,
+        }
+    }
+
     /// Counts the message and records the stream and profile evidence.
-    pub fn observe(&self, msg: &Message<'_>, canon: &Canonical, evidence: &mut Evidence) {
+    pub fn observe(&self, msg: &Message<'_>, ahead: Lookahead, evidence: &mut Evidence) {
         let p = &self.policy;
         let new_by_profile = profile::scan(msg.profile.as_ref(), p, evidence);
-        let Some(t_ms) = self.event_time(msg.timestamp_ms) else {
+        let Lookahead {
+            t: Some(t),
+            sender,
+            fingerprint,
+        } = ahead
+        else {
             return;
         };
-        let t = u32::try_from(t_ms.max(0) / 1000).unwrap_or(u32::MAX);
-        let sender = msg.sender.map(|s| hash_str(s, SENDER_SEED));
         let recipient = msg.recipient.map(|r| hash_str(r, RECIPIENT_SEED));
         let followed = msg.profile.is_some_and(|p| p.recipient_follows_sender);
 
@@ -204,7 +238,7 @@ impl Stream {
         let mut sender_recipients = None;
         if let Some(key) = sender {
             let observation = {
-                let mut table = lock(self.shard(&self.senders, key));
+                let mut table = self.shard(&self.senders, key).lock();
                 table.messages += 1;
                 let (record, fresh) = table.entry(key, t, self.secs.sender_idle);
                 record.observe(fresh, t, recipient, t / self.secs.fanout_bin)
@@ -217,9 +251,7 @@ impl Stream {
         // stream first saw it less than an hour ago.
         let new_sender = new_by_profile.unwrap_or(sender.is_some() && new_in_stream);
 
-        let Some(fp) =
-            fingerprint::fingerprint(&canon.text, p.fingerprint_bands, p.fingerprint_min_words)
-        else {
+        let Some(fp) = fingerprint else {
             return;
         };
         let bin = t / self.secs.campaign_bin;
@@ -227,7 +259,7 @@ impl Stream {
         let mut best: Option<CampaignCounts> = None;
         for &key in fp.keys() {
             let o = {
-                let mut table = lock(self.shard(&self.campaigns, key));
+                let mut table = self.shard(&self.campaigns, key).lock();
                 let (cell, fresh) = table.entry(key, t, ttl);
                 cell.observe(fresh, t, bin, sender, recipient, new_sender)
             };
@@ -255,7 +287,7 @@ impl Stream {
             ..Stats::default()
         };
         for shard in self.senders.iter() {
-            let t = lock(shard);
+            let t = shard.lock();
             stats.senders += t.len();
             stats.messages += t.messages;
             stats.senders_evicted += t.evicted;
@@ -263,7 +295,7 @@ impl Stream {
             stats.bytes += t.bytes();
         }
         for shard in self.campaigns.iter() {
-            let t = lock(shard);
+            let t = shard.lock();
             stats.fingerprints += t.len();
             stats.fingerprints_evicted += t.evicted;
             stats.expired += t.expired;
@@ -277,12 +309,12 @@ impl Stream {
         let senders = self
             .senders
             .iter()
-            .flat_map(|s| lock(s).iter().map(|(k, v)| (k, *v)).collect::<Vec<_>>())
+            .flat_map(|s| s.lock().iter().map(|(k, v)| (k, *v)).collect::<Vec<_>>())
             .collect();
         let campaigns = self
             .campaigns
             .iter()
-            .flat_map(|s| lock(s).iter().map(|(k, v)| (k, *v)).collect::<Vec<_>>())
+            .flat_map(|s| s.lock().iter().map(|(k, v)| (k, *v)).collect::<Vec<_>>())
             .collect();
         StateSnapshot::new((latest != i64::MIN).then_some(latest), senders, campaigns)
     }
@@ -296,11 +328,11 @@ impl Stream {
         }
         let now = u32::try_from(snapshot.latest_ms().unwrap_or(0).max(0) / 1000).unwrap_or(0);
         for &(key, record) in snapshot.senders() {
-            let mut table = lock(self.shard(&self.senders, key));
+            let mut table = self.shard(&self.senders, key).lock();
             *table.entry(key, now, self.secs.sender_idle).0 = record;
         }
         for &(key, cell) in snapshot.campaigns() {
-            let mut table = lock(self.shard(&self.campaigns, key));
+            let mut table = self.shard(&self.campaigns, key).lock();
             *table.entry(key, now, self.secs.campaign_window).0 = cell;
         }
         Ok(())

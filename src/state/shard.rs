@@ -8,8 +8,11 @@
 //! live entry is counted as an eviction.
 
 use std::mem::size_of;
+use std::ops::{Deref, DerefMut};
+use std::sync::{Mutex, MutexGuard};
 
 use super::hash::mix;
+use super::prefetch::Hint;
 
 /// Slots per set: eight keys fill one cache line.
 pub(crate) const WAYS: usize = 8;
@@ -35,6 +38,19 @@ pub(crate) struct Table<V> {
     /// Messages counted here (kept under the shard's lock rather than in a
     /// shared atomic, which every thread would contend for).
     pub messages: u64,
+}
+
+/// The first slots of the two sets `key` may live in, in a table of `sets`
+/// sets ("two-choice" hashing: a new key goes to whichever has room, so
+/// sets overflow far later than with one choice and the table fills to its
+/// cap before evicting).
+pub(crate) fn set_starts(key: u64, sets: usize) -> [usize; 2] {
+    // Multiply-shift range reduction: any set count works, and the shard,
+    // chosen by the key's low bits, stays independent.
+    let sets = sets as u128;
+    let a = ((u128::from(key) * sets) >> 64) as usize;
+    let b = ((u128::from(mix(key)) * sets) >> 64) as usize;
+    [a * WAYS, b * WAYS]
 }
 
 impl<V: Slot> Table<V> {
@@ -66,9 +82,6 @@ impl<V: Slot> Table<V> {
         self.keys.len() / WAYS
     }
 
-    /// The two sets a key may live in ("two-choice" hashing: a new key
-    /// goes to whichever has room, so sets overflow far later than with
-    /// one choice and the table fills to its cap before evicting).
     /// The keys of the set starting at slot `start`.
     fn set_keys(&self, start: usize) -> &[u64; WAYS] {
         self.keys[start..start + WAYS]
@@ -77,12 +90,7 @@ impl<V: Slot> Table<V> {
     }
 
     fn set_starts(&self, key: u64) -> [usize; 2] {
-        // Multiply-shift range reduction: any set count works, and the
-        // shard, chosen by the key's low bits, stays independent.
-        let sets = self.sets() as u128;
-        let a = ((u128::from(key) * sets) >> 64) as usize;
-        let b = ((u128::from(mix(key)) * sets) >> 64) as usize;
-        [a * WAYS, b * WAYS]
+        set_starts(key, self.sets())
     }
 
     /// The value for `key`, and whether it was just created (zeroed). `now`
@@ -156,6 +164,11 @@ impl<V: Slot> Table<V> {
         }
     }
 
+    /// The key array, for [`Hint::publish`](super::prefetch::Hint::publish).
+    pub fn keys(&self) -> &[u64] {
+        &self.keys
+    }
+
     /// Every held entry.
     pub fn iter(&self) -> impl Iterator<Item = (u64, &V)> {
         self.keys
@@ -163,6 +176,70 @@ impl<V: Slot> Table<V> {
             .zip(&self.vals)
             .filter(|(k, _)| **k != 0)
             .map(|(k, v)| (*k, v))
+    }
+}
+
+/// A table behind its lock, with the hint that lets a message start
+/// fetching its slots before it takes the lock.
+#[derive(Debug)]
+pub(crate) struct Shard<V> {
+    table: Mutex<Table<V>>,
+    hint: Hint,
+}
+
+impl<V: Slot> Shard<V> {
+    pub fn new(max_slots: usize) -> Shard<V> {
+        let table = Table::new(max_slots);
+        let hint = Hint::default();
+        hint.publish(table.keys());
+        Shard {
+            table: Mutex::new(table),
+            hint,
+        }
+    }
+
+    /// Starts fetching the sets `key` may live in; takes no lock.
+    #[inline]
+    pub fn prefetch(&self, key: u64) {
+        self.hint.prefetch(key);
+    }
+
+    /// Locks the table. A panic elsewhere while holding it leaves counters
+    /// that are still valid, so poisoning is ignored.
+    pub fn lock(&self) -> Locked<'_, V> {
+        Locked {
+            table: self.table.lock().unwrap_or_else(|e| e.into_inner()),
+            hint: &self.hint,
+        }
+    }
+}
+
+/// A locked table; when it is released after growing, the hint learns where
+/// the keys went.
+pub(crate) struct Locked<'a, V> {
+    table: MutexGuard<'a, Table<V>>,
+    hint: &'a Hint,
+}
+
+impl<V> Deref for Locked<'_, V> {
+    type Target = Table<V>;
+    fn deref(&self) -> &Table<V> {
+        &self.table
+    }
+}
+
+impl<V> DerefMut for Locked<'_, V> {
+    fn deref_mut(&mut self) -> &mut Table<V> {
+        &mut self.table
+    }
+}
+
+impl<V> Drop for Locked<'_, V> {
+    fn drop(&mut self) {
+        let keys = &self.table.keys;
+        if !self.hint.is_current(keys) {
+            self.hint.publish(keys);
+        }
     }
 }
 
