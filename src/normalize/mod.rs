@@ -17,6 +17,7 @@ mod chars;
 mod leet;
 mod lookalike;
 mod phrase;
+mod tokens;
 
 use chars::{has_no_case, is_nfkc, simple_lower};
 pub(crate) use chars::{invisible_name, is_invisible, is_word_char, warm_up};
@@ -44,7 +45,7 @@ pub(crate) struct Canonical {
 #[derive(Debug, Default, Clone)]
 struct Scratch {
     words: Vec<lookalike::Word>,
-    tokens: Vec<phrase::Token>,
+    tokens: Vec<tokens::Token>,
     buf: String,
 }
 

@@ -12,17 +12,8 @@
 //!   "free crypto", "c.l.a.i.m" → "claim").
 
 use super::leet::{Leet, is_leet_symbol, leet_kind, leet_letter};
+use super::tokens::{ASCII_CLASS, Token, tokenize};
 use super::{Disguises, is_word_char};
-
-/// A run of word characters (and leet symbols) in the text.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Token {
-    start: u32,
-    end: u32,
-    /// The character, when the token is one letter or digit of an
-    /// alphabetic script: a candidate for a spaced-out run.
-    single: Option<char>,
-}
 
 /// A letter, as opposed to a digit, for leet and spaced-out runs. Outside
 /// ASCII every word character counts as a letter: digits of other scripts
@@ -51,97 +42,6 @@ fn gap(g: &str) -> Gap {
         (Some(' ' | '.' | '-' | '_' | '*' | '·' | '•'), None) => Gap::Join,
         _ if (2..=3).contains(&g.len()) && g.bytes().all(|b| b == b' ') => Gap::Break,
         _ => Gap::Other,
-    }
-}
-
-fn tokenize(text: &str, tokens: &mut Vec<Token>) {
-    tokens.clear();
-    if text.is_ascii() {
-        tokenize_ascii(text.as_bytes(), tokens);
-        return;
-    }
-    let bytes = text.as_bytes();
-    let n = bytes.len();
-    let mut i = 0;
-    let mut start = None;
-    let mut words = 0u32;
-    while i <= n {
-        // (class, the character, its length): ASCII by table, the rest by
-        // decoding; the end of the text is a separator.
-        let (class, c, len) = match bytes.get(i) {
-            None => (0, ' ', 1),
-            Some(&b) if b < 0x80 => (ASCII_CLASS[b as usize], b as char, 1),
-            Some(_) => {
-                let c = text[i..].chars().next().unwrap_or(' ');
-                let class = if is_word_char(c) {
-                    1
-                } else if is_leet_symbol(c) {
-                    2
-                } else {
-                    0
-                };
-                (class, c, c.len_utf8())
-            }
-        };
-        if class != 0 {
-            if start.is_none() {
-                start = Some((i, c));
-                words = 0;
-            }
-            words += u32::from(class == 1);
-        } else if let Some((s, first)) = start.take()
-            && words > 0
-        {
-            let single = (i - s == first.len_utf8() && (first as u32) < 0x2E80).then_some(first);
-            tokens.push(Token {
-                start: s as u32,
-                end: i as u32,
-                single,
-            });
-        }
-        i += len;
-    }
-}
-
-/// Byte classes for ASCII text: 0 separator, 1 letter or digit, 2 leet
-/// symbol.
-static ASCII_CLASS: [u8; 128] = {
-    let mut class = [0u8; 128];
-    let mut b = 0;
-    while b < 128 {
-        let c = b as u8;
-        class[b] = if c.is_ascii_alphanumeric() {
-            1
-        } else if matches!(c, b'@' | b'$' | b'|') {
-            2
-        } else {
-            0
-        };
-        b += 1;
-    }
-    class
-};
-
-fn tokenize_ascii(bytes: &[u8], tokens: &mut Vec<Token>) {
-    let n = bytes.len();
-    let mut i = 0;
-    while i < n {
-        while i < n && ASCII_CLASS[bytes[i] as usize] == 0 {
-            i += 1;
-        }
-        let start = i;
-        let mut words = 0;
-        while i < n && ASCII_CLASS[bytes[i] as usize] != 0 {
-            words += usize::from(ASCII_CLASS[bytes[i] as usize] == 1);
-            i += 1;
-        }
-        if words > 0 {
-            tokens.push(Token {
-                start: start as u32,
-                end: i as u32,
-                single: (i - start == 1).then_some(bytes[start] as char),
-            });
-        }
     }
 }
 
