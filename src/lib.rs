@@ -8,7 +8,10 @@
 //! A DM travels through the pipeline in this order:
 //!
 //! 1. **canonicalise** the text (`normalize`): NFKC, case folding, invisible
-//!    characters removed, so that disguises do not work;
+//!    characters removed, small capitals read as letters, and words that
+//!    imitate Latin with Cyrillic, Greek, Armenian, Cherokee, Lisu or
+//!    Coptic look-alikes read as what they imitate, so that disguises do
+//!    not work;
 //! 2. **extract features** (`features`): the policy's lists, text disguises
 //!    and phrase rules, and links: found in the raw text however they are
 //!    disguised ([`links`]) and judged without any network call (short

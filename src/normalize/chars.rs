@@ -112,6 +112,43 @@ pub(super) fn simple_lower(c: char) -> Option<char> {
     char::from_u32(lower)
 }
 
+/// The ASCII letter a styled Latin letter stands for: the small capitals
+/// that "fancy text" generators use ("ᴄʟᴀɪᴍ ʏᴏᴜʀ ᴘʀɪᴢᴇ") and the script a
+/// and g of phonetics ("pɑypɑl"). NFKC folds full-width, circled and
+/// mathematical letters but not these, which no orthography writes words
+/// with. Like NFKC's folds, this is not counted as a disguise: people
+/// write in such fonts too, and what matters is reading the words.
+pub(super) fn styled_latin(c: char) -> Option<char> {
+    Some(match c {
+        '\u{1D00}' | '\u{0251}' => 'a',
+        '\u{0299}' => 'b',
+        '\u{1D04}' => 'c',
+        '\u{1D05}' => 'd',
+        '\u{1D07}' => 'e',
+        '\u{A730}' => 'f',
+        '\u{0262}' | '\u{0261}' => 'g',
+        '\u{029C}' => 'h',
+        '\u{026A}' => 'i',
+        '\u{1D0A}' => 'j',
+        '\u{1D0B}' => 'k',
+        '\u{029F}' => 'l',
+        '\u{1D0D}' => 'm',
+        '\u{0274}' => 'n',
+        '\u{1D0F}' => 'o',
+        '\u{1D18}' => 'p',
+        '\u{A7AF}' => 'q',
+        '\u{0280}' => 'r',
+        '\u{A731}' => 's',
+        '\u{1D1B}' => 't',
+        '\u{1D1C}' => 'u',
+        '\u{1D20}' => 'v',
+        '\u{1D21}' => 'w',
+        '\u{028F}' => 'y',
+        '\u{1D22}' => 'z',
+        _ => return None,
+    })
+}
+
 /// Blocks without letter case (Hebrew to Myanmar, CJK, Hangul, emoji and
 /// beyond), where looking up a lower-case mapping is wasted work.
 pub(super) fn has_no_case(c: char) -> bool {

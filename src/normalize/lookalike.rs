@@ -103,6 +103,16 @@ fn readings(c: char) -> (Option<Reading>, Option<Reading>) {
     if (TABLE_START..TABLE_END).contains(&u) {
         let (lower, capital) = TABLE[(u - TABLE_START) as usize];
         (lower, lower.or(capital))
+    } else if is_cherokee(c) {
+        // Cherokee capitals are the look-alikes (Ꮯ, Ꮲ, Ꭼ), and the canonical
+        // text is lower case: a small letter reads as its capital.
+        let reading = capital_reading(c).or_else(|| reading_of(c));
+        (reading, reading)
+    } else if matches!(c, '\u{2C80}'..='\u{2CFF}' | '\u{A4D0}'..='\u{A4FF}') {
+        // Coptic and Lisu letters are not in the mixed-script confusables
+        // list, but their skeletons say which Latin letters they copy.
+        let reading = reading_of(c);
+        (reading, reading)
     } else if is_potential_mixed_script_confusable_char(c) {
         let lower = reading_of(c);
         (lower, lower)
@@ -115,13 +125,26 @@ pub(crate) fn warm_up() {
     LazyLock::force(&TABLE);
 }
 
+fn is_cherokee(c: char) -> bool {
+    matches!(c, '\u{13A0}'..='\u{13FF}' | '\u{AB70}'..='\u{ABBF}')
+}
+
 /// Whether `text` holds a letter from the blocks look-alike attacks draw
-/// on (Greek, Cyrillic, Armenian: UTF-8 lead bytes CD to D6). Text without
-/// one, such as Latin with emoji, or CJK, Thai or Arabic, skips the word
-/// analysis. Look-alikes from other scripts imitate few Latin letters, and
-/// mathematical or full-width letters are already undone by NFKC.
+/// on, by UTF-8 lead bytes: Greek, Cyrillic and Armenian (CD to D6), and
+/// the scripts whose capitals copy Latin ones, Cherokee (E1 8E-8F, EA
+/// AD-AE), Lisu (EA 93) and Coptic (E2 B2-B3). Text without one, such as
+/// Latin with emoji, or CJK, Thai or Arabic, skips the word analysis.
+/// Mathematical, full-width and circled letters are already undone by
+/// NFKC, small capitals by the canonical folding.
 pub(crate) fn may_have_lookalikes(text: &str) -> bool {
-    text.bytes().any(|b| (0xCD..=0xD6).contains(&b))
+    let bytes = text.as_bytes();
+    bytes.iter().enumerate().any(|(i, &b)| match b {
+        0xCD..=0xD6 => true,
+        0xE1 => matches!(bytes.get(i + 1), Some(0x8E | 0x8F)),
+        0xE2 => matches!(bytes.get(i + 1), Some(0xB2 | 0xB3)),
+        0xEA => matches!(bytes.get(i + 1), Some(0x93 | 0xAD | 0xAE)),
+        _ => false,
+    })
 }
 
 /// The script of a character, with the Cyrillic and Greek letters answered
@@ -308,6 +331,9 @@ mod tests {
             ),
             ("greek_letters_in_maths", "the 10μg dose, α and β versions"),
             ("cyrillic_amid_cyrillic", "сор и ухо"),
+            ("cherokee", "ᏣᎳᎩ ᎦᏬᏂᎯᏍᏗ ᎠᏓᏅᏖᏗ"),
+            ("coptic", "thank you, and ⲡⲓⲭⲣⲓⲥⲧⲟⲥ ⲁϥⲧⲱⲛϥ to all"),
+            ("cherokee_in_english", "thanks, and ᎣᏏᏲ from Tahlequah"),
         ];
         for &(name, raw) in cases {
             let c = canon(raw);
@@ -327,6 +353,21 @@ mod tests {
                 "Greek",
             ),
             ("capital_cyrillic", "ВUY NOW", "buy now", "вuy", "Cyrillic"),
+            (
+                "cherokee_capitals",
+                "Ꮯlaim your free ᏢᎡᎥᏃᎬ now",
+                "claim your free prize now",
+                "ꮯlaim",
+                "Cherokee",
+            ),
+            (
+                "lisu",
+                "get ꓝꓣꓰꓰ coins at once",
+                "get free coins at once",
+                "ꓝꓣꓰꓰ",
+                "Lisu",
+            ),
+            ("coptic", "ⲣaypal login", "paypal login", "ⲣaypal", "Coptic"),
             // Wholly Cyrillic, but amid English words.
             (
                 "imitation_in_latin_text",

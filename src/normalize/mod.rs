@@ -19,7 +19,7 @@ mod lookalike;
 mod phrase;
 mod tokens;
 
-use chars::{has_no_case, is_nfkc, simple_lower};
+use chars::{has_no_case, is_nfkc, simple_lower, styled_latin};
 pub(crate) use chars::{invisible_name, is_invisible, is_word_char, warm_up};
 
 use unicode_normalization::UnicodeNormalization;
@@ -224,6 +224,8 @@ impl<'a> Folder<'a> {
         self.settle_pending(c);
         if c.is_ascii() {
             self.text.push(c.to_ascii_lowercase());
+        } else if let Some(letter) = styled_latin(c) {
+            self.text.push(letter);
         } else if has_no_case(c) {
             self.text.push(c);
         } else if let Some(lower) = simple_lower(c) {
@@ -295,6 +297,15 @@ mod tests {
         assert_eq!(c.disguises.invisible, 1);
         assert_eq!(c.disguises.invisible_char, Some('\u{200b}'));
         assert_eq!(c.disguises.invisible_word, "gift");
+    }
+
+    #[test]
+    fn small_capitals_and_script_letters_read_as_latin() {
+        let c = canon("ᴄʟᴀɪᴍ ʏᴏᴜʀ ꜰʀᴇᴇ ɢɪꜰᴛ at pɑypɑl");
+        assert_eq!(c.text, "claim your free gift at paypal");
+        assert_eq!(c.phrase, " claim your free gift at paypal ");
+        // A font, like NFKC's full-width and bold letters: not counted.
+        assert_eq!(c.disguises, Disguises::default());
     }
 
     #[test]
