@@ -113,13 +113,17 @@ pub(super) fn simple_lower(c: char) -> Option<char> {
 }
 
 /// The ASCII letter a styled Latin letter stands for: the small capitals
-/// that "fancy text" generators use ("ᴄʟᴀɪᴍ ʏᴏᴜʀ ᴘʀɪᴢᴇ") and the script a
-/// and g of phonetics ("pɑypɑl"). NFKC folds full-width, circled and
-/// mathematical letters but not these, which no orthography writes words
-/// with. Like NFKC's folds, this is not counted as a disguise: people
-/// write in such fonts too, and what matters is reading the words.
+/// and the negative circled and squared letters that "fancy text"
+/// generators use ("ᴄʟᴀɪᴍ ʏᴏᴜʀ ᴘʀɪᴢᴇ", "🅵🆁🅴🅴"), and the script a and g of
+/// phonetics ("pɑypɑl"). NFKC folds full-width, circled and mathematical
+/// letters but not these, which no orthography writes words with. Like
+/// NFKC's folds, this is not counted as a disguise: people write in such
+/// fonts too, and what matters is reading the words.
 pub(super) fn styled_latin(c: char) -> Option<char> {
+    let letter = |first: u32| char::from(b'a' + (c as u32 - first) as u8);
     Some(match c {
+        '\u{1F150}'..='\u{1F169}' => letter(0x1F150),
+        '\u{1F170}'..='\u{1F189}' => letter(0x1F170),
         '\u{1D00}' | '\u{0251}' => 'a',
         '\u{0299}' => 'b',
         '\u{1D04}' => 'c',

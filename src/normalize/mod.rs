@@ -301,9 +301,9 @@ mod tests {
 
     #[test]
     fn small_capitals_and_script_letters_read_as_latin() {
-        let c = canon("ᴄʟᴀɪᴍ ʏᴏᴜʀ ꜰʀᴇᴇ ɢɪꜰᴛ at pɑypɑl");
-        assert_eq!(c.text, "claim your free gift at paypal");
-        assert_eq!(c.phrase, " claim your free gift at paypal ");
+        let c = canon("ᴄʟᴀɪᴍ ʏᴏᴜʀ ꜰʀᴇᴇ ɢɪꜰᴛ at pɑypɑl, 🅕🅡🅔🅔 🆂🅿🅸🅽🆂");
+        assert_eq!(c.text, "claim your free gift at paypal, free spins");
+        assert_eq!(c.phrase, " claim your free gift at paypal free spins ");
         // A font, like NFKC's full-width and bold letters: not counted.
         assert_eq!(c.disguises, Disguises::default());
     }
