@@ -9,13 +9,16 @@
 
 use std::sync::LazyLock;
 
-use unicode_normalization::char::{canonical_combining_class, is_combining_mark};
+use unicode_normalization::char::{
+    canonical_combining_class, decompose_canonical, is_combining_mark,
+};
 use unicode_normalization::{IsNormalized, is_nfkc_quick};
 
 /// Builds the lookup tables now rather than on the first message.
 pub(crate) fn warm_up() {
     LazyLock::force(&WORD_CHARS);
     LazyLock::force(&NFKC_STARTERS);
+    LazyLock::force(&LATIN_BASES);
     super::lookalike::warm_up();
 }
 
@@ -94,6 +97,74 @@ pub(super) fn is_nfkc(s: &str) -> bool {
         last_class = class;
     }
     true
+}
+
+/// Latin letters with diacritics, by block: Latin-1 Supplement to Latin
+/// Extended-B, and Latin Extended Additional.
+const LATIN_BLOCKS: [(u32, u32); 2] = [(0xC0, 0x250), (0x1E00, 0x1F00)];
+
+/// For each letter of [`LATIN_BLOCKS`], the ASCII letters it is written
+/// from (lower case), or nothing.
+static LATIN_BASES: LazyLock<Vec<[u8; 2]>> = LazyLock::new(|| {
+    LATIN_BLOCKS
+        .iter()
+        .flat_map(|&(start, end)| start..end)
+        .map(|u| {
+            let Some(c) = char::from_u32(u) else {
+                return [0; 2];
+            };
+            // Letters with a stroke or ligatures have no decomposition.
+            match c {
+                'ß' => return *b"ss",
+                'æ' | 'Æ' => return *b"ae",
+                'œ' | 'Œ' => return *b"oe",
+                'ø' | 'Ø' => return [b'o', 0],
+                'đ' | 'Đ' => return [b'd', 0],
+                'ł' | 'Ł' => return [b'l', 0],
+                _ => {}
+            }
+            let mut base = None;
+            decompose_canonical(c, |d| {
+                base.get_or_insert(d);
+            });
+            match base {
+                Some(b) if b != c && b.is_ascii_alphabetic() => [b.to_ascii_lowercase() as u8, 0],
+                _ => [0; 2],
+            }
+        })
+        .collect()
+});
+
+/// The ASCII letters a Latin letter with diacritics is written from
+/// ("é" → "e", "Ü" → "u", "ß" → "ss"), for the phrase form: "frèè gïft"
+/// must match "free gift", and a French "crédit" the policy's "credit".
+pub(super) fn latin_base(c: char) -> Option<&'static str> {
+    let u = c as u32;
+    let mut offset = 0;
+    for (start, end) in LATIN_BLOCKS {
+        if (start..end).contains(&u) {
+            let bytes = &LATIN_BASES[(offset + u - start) as usize];
+            let len = bytes.iter().position(|&b| b == 0).unwrap_or(2);
+            return (len > 0)
+                .then(|| std::str::from_utf8(&bytes[..len]).ok())
+                .flatten();
+        }
+        offset += end - start;
+    }
+    None
+}
+
+/// A combining mark that sits on a Latin letter or digit: after NFKC has
+/// composed what it can ("e" + acute → "é"), what is left there is an
+/// overlay (strike-through, underline, "zalgo" stacks), not spelling. The
+/// blocks of combining diacritical marks are tested by range, not
+/// with `is_combining_mark`'s table search, which every non-ASCII character
+/// after a Latin letter would pay.
+pub(super) fn is_mark_on_latin(c: char, prev: Option<char>) -> bool {
+    matches!(c as u32, 0x300..=0x36F | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF | 0x20D0..=0x20FF | 0xFE20..=0xFE2F)
+        && prev.is_some_and(|p| {
+            p.is_ascii_alphanumeric() || latin_base(p).is_some() || styled_latin(p).is_some()
+        })
 }
 
 /// Lower case by arithmetic for the scripts most DMs use beyond ASCII
@@ -197,6 +268,30 @@ pub(crate) fn invisible_name(c: char) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn latin_letters_read_as_their_ascii_letters() {
+        let cases = [
+            ('é', Some("e")),
+            ('Ü', Some("u")),
+            ('ñ', Some("n")),
+            ('ş', Some("s")),
+            ('ạ', Some("a")),
+            ('ß', Some("ss")),
+            ('Æ', Some("ae")),
+            ('ø', Some("o")),
+            ('ł', Some("l")),
+            // No Latin letter underneath.
+            ('ı', None),
+            ('ə', None),
+            ('×', None),
+            ('ж', None),
+            ('a', None),
+        ];
+        for (c, base) in cases {
+            assert_eq!(latin_base(c), base, "{c}");
+        }
+    }
 
     #[test]
     fn word_char_table_agrees_with_the_standard_library() {

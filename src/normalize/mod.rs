@@ -19,7 +19,7 @@ mod lookalike;
 mod phrase;
 mod tokens;
 
-use chars::{has_no_case, is_nfkc, simple_lower, styled_latin};
+use chars::{has_no_case, is_mark_on_latin, is_nfkc, simple_lower, styled_latin};
 pub(crate) use chars::{invisible_name, is_invisible, is_word_char, warm_up};
 
 use unicode_normalization::UnicodeNormalization;
@@ -221,6 +221,10 @@ impl<'a> Folder<'a> {
             }
             return;
         }
+        if is_mark_on_latin(c, self.prev) {
+            // `prev` stays the letter, so a stack of marks goes too.
+            return;
+        }
         self.settle_pending(c);
         if c.is_ascii() {
             self.text.push(c.to_ascii_lowercase());
@@ -306,6 +310,20 @@ mod tests {
         assert_eq!(c.phrase, " claim your free gift at paypal free spins ");
         // A font, like NFKC's full-width and bold letters: not counted.
         assert_eq!(c.disguises, Disguises::default());
+    }
+
+    #[test]
+    fn overlays_go_and_the_phrase_form_reads_through_diacritics() {
+        let c = canon("c\u{336}l\u{336}a\u{336}i\u{336}m\u{336} n\u{332}o\u{332}w\u{332}");
+        assert_eq!(c.text, "claim now");
+        // Zalgo: NFKC composes "c" + cedilla, the overlays stacked on it go.
+        let c = canon("c\u{335}\u{327}l\u{334}a\u{336}\u{301}i\u{337}m\u{338} Frèè gïft, Straße");
+        assert_eq!(c.text, "çláim frèè gïft, straße");
+        assert_eq!(c.phrase, " claim free gift strasse ");
+        assert_eq!(c.disguises, Disguises::default());
+        // Marks on other scripts are spelling: Hindi vowel signs stay.
+        let c = canon("नमस्ते");
+        assert_eq!(c.text, "नमस्ते");
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //!   space inside the run separates words ("f r e e  c r y p t o" →
 //!   "free crypto", "c.l.a.i.m" → "claim").
 
+use super::chars::latin_base;
 use super::leet::{Leet, is_leet_symbol, leet_kind, leet_letter};
 use super::tokens::{ASCII_CLASS, Token, tokenize};
 use super::{Disguises, is_word_char};
@@ -76,6 +77,24 @@ pub(crate) fn build(
         return;
     }
     build_full(text, out, tokens, buf, disguises);
+    fold_diacritics(out, buf);
+}
+
+/// Writes Latin letters with diacritics as the ASCII letters they are
+/// written from: "frèè gïft" is "free gift" to the phrase rules. Not a
+/// disguise that counts: French, Spanish or German customers write so.
+fn fold_diacritics(out: &mut String, buf: &mut String) {
+    if out.is_ascii() || !out.chars().any(|c| latin_base(c).is_some()) {
+        return;
+    }
+    buf.clear();
+    for c in out.chars() {
+        match latin_base(c) {
+            Some(base) => buf.push_str(base),
+            None => buf.push(c),
+        }
+    }
+    std::mem::swap(out, buf);
 }
 
 /// The phrase form by tokens: every disguise undone and counted.
