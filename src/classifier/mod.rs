@@ -55,8 +55,16 @@
 //! n-grams the SMS way reads complaints as spam. Tried with it and no
 //! better for the inbox: n-grams of long numbers only, number n-grams at
 //! half weight, no length buckets, L1 scaling, heavier cost on ham errors.
-//! Naive Bayes over the features below stays the built-in model until
-//! labelled brand-inbox ham can be part of the training.
+//! Naive Bayes and that SVM combined, each model's out-of-fold log-odds
+//! an input to the fitted combination, came closest to the SMS targets
+//! (`sms/test.tsv`: AUC 0.9991, caught at ≤0.2% 0.966, MCC 0.977;
+//! cross-validated MCC 0.969) but flagged three fixture DMs (a phone
+//! number with an order number, a VAT number, the £120 complaint); with
+//! counted features and a light SVM (cost 0.03) it flagged none but was
+//! no better than naive Bayes in 10-fold cross-validation (AUC 0.9901,
+//! MCC 0.951 against 0.9901 and 0.950). Naive Bayes over the features
+//! below stays the built-in model until labelled brand-inbox ham can be
+//! part of the training.
 //!
 //! ## What was tried for brand-inbox messages
 //!
