@@ -4,7 +4,7 @@ use std::cell::RefCell;
 use std::sync::Arc;
 
 use crate::Error;
-use crate::classifier::{self, Classifier, Model};
+use crate::classifier::{self, Classifier, Model, Words};
 use crate::combine::{self, Weights};
 use crate::features::Evidence;
 use crate::features::link::{Link, LinkExpander, LinkRules, LinkScratch};
@@ -52,6 +52,9 @@ struct Inner {
 #[derive(Default)]
 struct Scratch {
     canon: Canonical,
+    /// The words of the canonical text, for the classifier and the
+    /// campaign fingerprint.
+    words: Words,
     evidence: Evidence,
     links: LinkScratch,
 }
@@ -148,6 +151,7 @@ impl Filter {
         let inner = &*self.inner;
         let Scratch {
             canon,
+            words,
             evidence,
             links,
         } = scratch;
@@ -167,7 +171,8 @@ impl Filter {
 
         // Text: canonical forms, disguises, phrase rules, the policy's lists.
         canon.canonicalize(text);
-        let ahead = inner.stream.look_ahead(msg, canon);
+        words.fill(&canon.text);
+        let ahead = inner.stream.look_ahead(msg, canon, words);
         inner.lists.scan(msg, canon, evidence);
         inner.text.scan(canon, evidence);
         // Links: found in the raw text, where disguises are still visible.
@@ -283,7 +288,7 @@ impl Filter {
 
         // The trained classifier, on the canonical text.
         if let Some((clf, _)) = &inner.model {
-            let score = clf.score(&scratch.canon.text);
+            let score = clf.score_words(&scratch.canon.text, &scratch.words);
             // No word, no evidence: emoji-only or symbol-only messages are
             // judged by the other families. A zero strength adds no reason.
             if score.features > 0 {

@@ -51,6 +51,53 @@ pub(crate) struct Token<'a> {
     pub has_digit: bool,
 }
 
+/// Where a word sits in the canonical text, and its hash.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Span {
+    pub start: u32,
+    pub end: u32,
+    pub hash: u32,
+    pub has_digit: bool,
+}
+
+/// The words of one canonical text (the first [`MAX_TOKENS`]), found once
+/// per check: the classifier and the campaign fingerprint both read them,
+/// and each used to scan the text on its own.
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Words {
+    spans: Vec<Span>,
+}
+
+impl Words {
+    /// Finds the words of `text`, reusing the buffer.
+    pub fn fill(&mut self, text: &str) {
+        self.spans.clear();
+        let base = text.as_ptr().addr();
+        self.spans.extend(tokens(text).take(MAX_TOKENS).map(|t| {
+            let start = t.text.as_ptr().addr() - base;
+            Span {
+                start: start as u32,
+                end: (start + t.text.len()) as u32,
+                hash: t.hash,
+                has_digit: t.has_digit,
+            }
+        }));
+    }
+
+    pub fn spans(&self) -> &[Span] {
+        &self.spans
+    }
+
+    /// The words as tokens of `text`, the text they were found in.
+    pub fn tokens<'a>(&'a self, text: &'a str) -> impl Iterator<Item = Token<'a>> {
+        self.spans.iter().map(move |s| Token {
+            text: text.get(s.start as usize..s.end as usize).unwrap_or(""),
+            hash: s.hash,
+            has_digit: s.has_digit,
+        })
+    }
+}
+
 /// The kind of a feature, so that explanations can name words only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
@@ -62,7 +109,17 @@ pub(crate) enum Kind {
 /// lowercased text) and returns how many were emitted and how many words
 /// (tokens) were seen: no features when the text has no word. `token` is the word
 /// for unigram features and empty otherwise.
-pub(crate) fn for_each<'a>(text: &'a str, mut emit: impl FnMut(u32, Kind, &'a str)) -> (u32, u32) {
+pub(crate) fn for_each<'a>(text: &'a str, emit: impl FnMut(u32, Kind, &'a str)) -> (u32, u32) {
+    for_each_token(text.len(), tokens(text), emit)
+}
+
+/// [`for_each`] over words already found: `len` is the text's length in
+/// bytes.
+pub(crate) fn for_each_token<'a>(
+    len: usize,
+    tokens: impl Iterator<Item = Token<'a>>,
+    mut emit: impl FnMut(u32, Kind, &'a str),
+) -> (u32, u32) {
     // The mixes leave the low bits poorly spread, and the table index is
     // the low bits: finish every hash.
     let mut emit = move |h: u32, kind: Kind, word: &'a str| emit(finish(h), kind, word);
@@ -73,7 +130,7 @@ pub(crate) fn for_each<'a>(text: &'a str, mut emit: impl FnMut(u32, Kind, &'a st
     // inbox "+", "/", "@" and "£" come with phone numbers, links, handles
     // and prices that customers send every day (the link and money rules
     // judge those).
-    for token in tokens(text).take(MAX_TOKENS) {
+    for token in tokens.take(MAX_TOKENS) {
         // Numbers count only as exact tokens, never by shape or n-grams:
         // the shapes of SMS premium-rate numbers and prices are what an
         // SMS-trained model learns, and order numbers share them.
@@ -105,7 +162,7 @@ pub(crate) fn for_each<'a>(text: &'a str, mut emit: impl FnMut(u32, Kind, &'a st
         return (0, 0);
     }
     // Dense evidence as buckets, each one a feature of its own.
-    let buckets = [(1, log2_bucket(text.len())), (2, log2_bucket(seen))];
+    let buckets = [(1, log2_bucket(len)), (2, log2_bucket(seen))];
     for (which, bucket) in buckets {
         emit(mix(mix(SEED_DENSE, which), bucket as u32), Kind::Other, "");
         count += 1;

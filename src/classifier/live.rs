@@ -5,7 +5,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 
 use super::learner::{self, Fitted};
-use super::{ACQUIT_LOG_ODDS, Score, Vector, journal, score_with, strength, vectorize};
+use super::{ACQUIT_LOG_ODDS, Score, Vector, Words, journal, score_tokens, strength, vectorize};
 
 /// Online steps taken per learned message at most: a message keeps being
 /// learned until its combined score agrees with its label by
@@ -102,10 +102,11 @@ impl Classifier {
         strength(evidence, offset, ACQUIT_LOG_ODDS / cw)
     }
 
-    /// Scores a canonical text without allocating.
-    pub fn score<'a>(&self, text: &'a str) -> Score<'a> {
+    /// Scores a canonical text from its words, found by [`Words::fill`],
+    /// without allocating.
+    pub fn score_words<'a>(&self, text: &'a str, words: &'a Words) -> Score<'a> {
         let bias = f32::from_bits(self.bias.load(Relaxed));
-        score_with(text, self.bits, bias, |j| {
+        score_tokens(text.len(), words.tokens(text), self.bits, bias, |j| {
             f32::from_bits(self.weights[j].load(Relaxed))
         })
     }
@@ -208,14 +209,23 @@ mod tests {
         )
     }
 
+    /// A canonical text and its words, as a check finds them.
+    fn words(text: &str) -> Words {
+        let mut words = Words::default();
+        words.fill(text);
+        words
+    }
+
     #[test]
     fn learning_moves_the_score_and_names_the_words() {
         let c = tiny();
-        let before = c.score("claim your prize").logit;
+        let text = "claim your prize";
+        let w = words(text);
+        let before = c.score_words(text, &w).logit;
         for _ in 0..3 {
-            c.learn("claim your prize", true, None);
+            c.learn(text, true, None);
         }
-        let after = c.score("claim your prize");
+        let after = c.score_words(text, &w);
         assert!(after.logit > before + 2.0, "{before} → {}", after.logit);
         assert!(detail(&after).contains("spam odds"), "{}", detail(&after));
         assert!(detail(&after).contains("\"prize\"") || detail(&after).contains("\"claim\""));
@@ -224,11 +234,23 @@ mod tests {
     #[test]
     fn unlearning_restores_the_weights() {
         let c = tiny();
-        let before = c.score("claim your prize").logit;
+        let before = c
+            .score_words("claim your prize", &words("claim your prize"))
+            .logit;
         c.learn("claim your prize", true, Some("m1"));
-        assert!(c.score("claim your prize").logit > before);
+        assert!(
+            c.score_words("claim your prize", &words("claim your prize"))
+                .logit
+                > before
+        );
         assert!(c.unlearn("m1"));
-        assert!((c.score("claim your prize").logit - before).abs() < 1e-5);
+        assert!(
+            (c.score_words("claim your prize", &words("claim your prize"))
+                .logit
+                - before)
+                .abs()
+                < 1e-5
+        );
         assert!(!c.unlearn("m1"), "a message is unlearned once");
         assert!(!c.unlearn("never-learned"));
     }
@@ -237,7 +259,7 @@ mod tests {
     fn empty_and_odd_texts_score_finitely() {
         let c = tiny();
         for text in ["", " ", "🙂🙂", &"x".repeat(5000)] {
-            assert!(c.score(text).logit.is_finite());
+            assert!(c.score_words(text, &words(text)).logit.is_finite());
         }
     }
 }

@@ -118,6 +118,7 @@ pub(crate) mod train;
 
 use crate::features::CodeInfo;
 
+pub(crate) use features::Words;
 pub use learner::{Learner, TrainOptions};
 pub(crate) use live::Classifier;
 pub use model::Model;
@@ -196,10 +197,21 @@ pub(crate) fn score_with<'a>(
     bias: f32,
     weight: impl Fn(usize) -> f32,
 ) -> Score<'a> {
+    score_tokens(text.len(), features::tokens(text), bits, bias, weight)
+}
+
+/// [`score_with`] over words already found in a text of `len` bytes.
+pub(crate) fn score_tokens<'a>(
+    len: usize,
+    tokens: impl Iterator<Item = features::Token<'a>>,
+    bits: u32,
+    bias: f32,
+    weight: impl Fn(usize) -> f32,
+) -> Score<'a> {
     let mask = (1u32 << bits) - 1;
     let mut sum = 0.0f32;
     let mut top: [(&'a str, f32); 2] = [("", 0.0); 2];
-    let (n, words) = features::for_each(text, |h, kind, word| {
+    let (n, words) = features::for_each_token(len, tokens, |h, kind, word| {
         let w = weight((h & mask) as usize);
         sum += w;
         if kind == features::Kind::Word && w > top[1].1 && word != top[0].0 {

@@ -29,6 +29,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use serde::Serialize;
 
 use crate::Error;
+use crate::classifier::Words;
 use crate::features::{Evidence, rate, sender as profile};
 use crate::message::Message;
 use crate::normalize::Canonical;
@@ -195,7 +196,7 @@ impl Stream {
     /// and starts fetching it: called as soon as the text is canonical, so
     /// that the slots arrive in the cache while the text and links are
     /// scanned. Counts the message's event time.
-    pub fn look_ahead(&self, msg: &Message<'_>, canon: &Canonical) -> Lookahead {
+    pub fn look_ahead(&self, msg: &Message<'_>, canon: &Canonical, words: &Words) -> Lookahead {
         let Some(t_ms) = self.event_time(msg.timestamp_ms) else {
             return Lookahead::default();
         };
@@ -204,8 +205,12 @@ impl Stream {
             self.shard(&self.senders, key).prefetch(key);
         }
         let p = &self.policy;
-        let fingerprint =
-            fingerprint::fingerprint(&canon.text, p.fingerprint_bands, p.fingerprint_min_words);
+        let fingerprint = fingerprint::fingerprint(
+            &canon.text,
+            words,
+            p.fingerprint_bands,
+            p.fingerprint_min_words,
+        );
         for &key in fingerprint.iter().flat_map(Fingerprint::keys) {
             self.shard(&self.campaigns, key).prefetch(key);
         }

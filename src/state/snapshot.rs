@@ -10,8 +10,10 @@ use crate::Error;
 use crate::features::link::reputation::Counts as DomainCounts;
 
 /// The format written by this version; a snapshot of another version is
-/// refused rather than misread.
-const VERSION: u32 = 1;
+/// refused rather than misread. Version 2: fingerprint bands are hashed
+/// from the classifier's word hashes, so version 1's band keys would
+/// match no text.
+const VERSION: u32 = 2;
 
 /// The filter's learned and stream state at one moment: senders,
 /// fingerprint bands, the latest event time, and the learned domain
@@ -129,9 +131,9 @@ mod tests {
         assert!(zero.check().unwrap_err().to_string().contains("zero key"));
         let text = String::from_utf8(bytes)
             .unwrap()
-            .replace("\"version\":1", "\"version\":2");
+            .replace(&format!("\"version\":{VERSION}"), "\"version\":1");
         let e = StateSnapshot::from_reader(text.as_bytes()).unwrap_err();
-        assert!(e.to_string().contains("version 2"), "{e}");
+        assert!(e.to_string().contains("version 1"), "{e}");
         assert!(StateSnapshot::from_reader(&b"not json"[..]).is_err());
     }
 }
