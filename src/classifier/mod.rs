@@ -264,16 +264,20 @@ pub(crate) fn detail(score: &Score<'_>) -> String {
 
     // One string per message, written in place: this reason is on nearly
     // every verdict, so the odds are not formatted into a string of their own.
+    // Said as what the text reads like, which a support lead can weigh
+    // against the other reasons: "ham odds 4211:1" on a romance DM that a
+    // phrase rule blocks read as a contradiction.
     let odds = f64::from(score.logit).exp();
     let (side, odds) = if odds >= 1.0 {
-        ("spam", odds)
+        ("the text reads like spam to the classifier (odds ", odds)
     } else {
-        ("ham", 1.0 / odds)
+        (
+            "the text reads like ordinary messages to the classifier (odds against spam ",
+            1.0 / odds,
+        )
     };
-    let mut s = String::with_capacity(96);
-    s.push_str("the text classifier gives ");
+    let mut s = String::with_capacity(128);
     s.push_str(side);
-    s.push_str(" odds ");
     let _ = if odds >= 1e6 {
         write!(s, "1000000+:1")
     } else if odds >= 10.0 {
@@ -282,7 +286,7 @@ pub(crate) fn detail(score: &Score<'_>) -> String {
         write!(s, "{odds:.1}:1")
     };
     if score.logit > 0.0 && score.top[0].1 > 0.0 {
-        s.push_str(" (strongest words: \"");
+        s.push_str("; strongest words: \"");
         s.push_str(score.top[0].0);
         s.push('"');
         if score.top[1].1 > 0.0 {
@@ -290,8 +294,8 @@ pub(crate) fn detail(score: &Score<'_>) -> String {
             s.push_str(score.top[1].0);
             s.push('"');
         }
-        s.push(')');
     }
+    s.push(')');
     s
 }
 
@@ -329,7 +333,17 @@ mod tests {
         };
         assert_eq!(
             detail(&s),
-            "the text classifier gives spam odds 40:1 (strongest words: \"claim\", \"prize\")"
+            "the text reads like spam to the classifier (odds 40:1; strongest words: \"claim\", \"prize\")"
+        );
+        let s = Score {
+            logit: -(250.0f32).ln(),
+            evidence: -1.0,
+            top: [("", 0.0); 2],
+            features: 20,
+        };
+        assert_eq!(
+            detail(&s),
+            "the text reads like ordinary messages to the classifier (odds against spam 250:1)"
         );
     }
 }
