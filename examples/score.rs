@@ -20,12 +20,14 @@ use std::process::ExitCode;
 
 use dmguard::{Filter, Message, Model, Policy, SenderProfile, Verdict};
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 
 /// One input line; borrowed where the JSON has no escapes.
 #[derive(Deserialize)]
 struct Input<'a> {
-    #[serde(default)]
-    id: Option<serde_json::Value>,
+    /// Copied to the output as written, whatever JSON it is.
+    #[serde(default, borrow)]
+    id: Option<&'a RawValue>,
     #[serde(default)]
     ts: Option<i64>,
     #[serde(default, borrow)]
@@ -40,7 +42,7 @@ struct Input<'a> {
 
 #[derive(Serialize)]
 struct Output<'a> {
-    id: Option<&'a serde_json::Value>,
+    id: Option<&'a RawValue>,
     score: f64,
     action: &'static str,
     reasons: &'a [dmguard::Reason],
@@ -166,9 +168,13 @@ fn score_line<'a>(filter: &Filter, bytes: &'a [u8]) -> Result<(Input<'a>, Verdic
     let text = std::str::from_utf8(bytes)
         .map_err(|e| format!("not UTF-8: invalid byte at offset {}", e.valid_up_to()))?;
     let input: Input<'a> = serde_json::from_str(text).map_err(|e| format!("not a DM: {e}"))?;
+    // A string id without escapes is borrowed from the line.
+    let id = input
+        .id
+        .and_then(|raw| serde_json::from_str::<&str>(raw.get()).ok());
     let msg = Message {
         text: &input.text,
-        id: input.id.as_ref().and_then(|v| v.as_str()),
+        id,
         timestamp_ms: input.ts,
         sender: input.sender.as_deref(),
         recipient: input.recipient.as_deref(),
@@ -180,7 +186,7 @@ fn score_line<'a>(filter: &Filter, bytes: &'a [u8]) -> Result<(Input<'a>, Verdic
 
 fn write_verdict(out: &mut impl Write, input: &Input<'_>, verdict: &Verdict) -> io::Result<()> {
     let output = Output {
-        id: input.id.as_ref(),
+        id: input.id,
         score: (verdict.score * 10_000.0).round() / 10_000.0,
         action: verdict.action.as_str(),
         reasons: &verdict.reasons,
