@@ -140,6 +140,9 @@ static LATIN_BASES: LazyLock<Vec<[u8; 2]>> = LazyLock::new(|| {
 /// must match "free gift", and a French "crédit" the policy's "credit".
 pub(super) fn latin_base(c: char) -> Option<&'static str> {
     let u = c as u32;
+    if u < LATIN_BLOCKS[0].0 {
+        return None;
+    }
     let mut offset = 0;
     for (start, end) in LATIN_BLOCKS {
         if (start..end).contains(&u) {

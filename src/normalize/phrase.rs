@@ -84,12 +84,16 @@ pub(crate) fn build(
 /// written from: "frèè gïft" is "free gift" to the phrase rules. Not a
 /// disguise that counts: French, Spanish or German customers write so.
 fn fold_diacritics(out: &mut String, buf: &mut String) {
-    if out.is_ascii() || !out.chars().any(|c| latin_base(c).is_some()) {
+    let Some((at, _)) = out
+        .char_indices()
+        .find(|&(_, c)| !c.is_ascii() && latin_base(c).is_some())
+    else {
         return;
-    }
+    };
     buf.clear();
-    for c in out.chars() {
-        match latin_base(c) {
+    buf.push_str(&out[..at]);
+    for c in out[at..].chars() {
+        match (!c.is_ascii()).then(|| latin_base(c)).flatten() {
             Some(base) => buf.push_str(base),
             None => buf.push(c),
         }

@@ -276,6 +276,9 @@ pub(crate) fn parse_candidate(s: &str, kind: LinkKind, scheme: bool) -> Option<L
     let parsed = if scheme {
         Url::parse(s).ok()?
     } else {
+        if !bare_host_may_be_link(s) {
+            return None;
+        }
         Url::parse(&format!("http://{s}")).ok()?
     };
     let (host, domain, ip) = match parsed.host()? {
@@ -309,6 +312,46 @@ pub(crate) fn parse_candidate(s: &str, kind: LinkKind, scheme: bool) -> Option<L
         kind,
         obfuscated: false,
     })
+}
+
+/// Whether a candidate without a scheme can pass the host checks of
+/// [`parse_candidate`], decided on its text before parsing: most dotted
+/// words in prose ("tomorrow.call", "irene.ere") cannot, and parsing them
+/// was a fifth of a long DM's check. Only plain host names are decided
+/// here; whatever a URL parser might read differently (user info, numbers
+/// that parse as an IP address, punycode, other characters, a trailing
+/// dot) goes to the parser.
+fn bare_host_may_be_link(s: &str) -> bool {
+    let end = s.find(['/', ':', '?', '#', '\\']).unwrap_or(s.len());
+    let host = &s[..end];
+    let last = host.rsplit('.').next().unwrap_or("");
+    let numeric = last.bytes().all(|b| b.is_ascii_digit())
+        || last
+            .strip_prefix("0x")
+            .or_else(|| last.strip_prefix("0X"))
+            .is_some_and(|h| h.bytes().all(|b| b.is_ascii_hexdigit()));
+    let plain = (1..=253).contains(&host.len())
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
+        && !host.starts_with('.')
+        && !host.ends_with('.')
+        && !numeric
+        && !s.contains('@');
+    if !plain {
+        return true;
+    }
+    let mut buf = [0u8; 253];
+    let lower = &mut buf[..host.len()];
+    lower.copy_from_slice(host.as_bytes());
+    lower.make_ascii_lowercase();
+    let Ok(host) = std::str::from_utf8(lower) else {
+        return true;
+    };
+    if host.contains("xn--") {
+        return true;
+    }
+    host.contains('.') && known_suffix(host) && bare_domain_is_link(host, s)
 }
 
 /// A word.word without a scheme is a link when its TLD is one people type
@@ -406,5 +449,65 @@ mod tests {
         assert_eq!(urls("аpple.com"), ["http://xn--pple-43d.com/"]);
         assert_eq!(urls("readme.md/x"), ["http://readme.md/x"]);
         assert_eq!(urls("185.23.4.19/login"), ["http://185.23.4.19/login"]);
+    }
+
+    /// What the parser accepts of a candidate without a scheme, without
+    /// the cheap look first.
+    fn parser_accepts(s: &str) -> bool {
+        let Ok(parsed) = Url::parse(&format!("http://{s}")) else {
+            return false;
+        };
+        match parsed.host() {
+            Some(Host::Domain(d)) => {
+                d.contains('.') && known_suffix(d) && bare_domain_is_link(d, s)
+            }
+            Some(_) => true,
+            None => false,
+        }
+    }
+
+    #[test]
+    fn the_cheap_look_rejects_prose_and_defers_the_tricky() {
+        for prose in [
+            "tomorrow.call",
+            "irene.ere",
+            "park.6ph",
+            "ah.the",
+            "days.en",
+            "thanks.See",
+        ] {
+            assert!(!bare_host_may_be_link(prose), "{prose}");
+            assert!(!parser_accepts(prose), "{prose}");
+        }
+        for link in [
+            "bit.ly/x",
+            "Shop.Brand.COM",
+            "www.example.co.uk",
+            "brand.de",
+        ] {
+            assert!(bare_host_may_be_link(link), "{link}");
+            assert!(parser_accepts(link), "{link}");
+        }
+        // Left to the parser: user info, IP-like numbers, punycode.
+        for tricky in [
+            "user:pw@evil.com",
+            "0x7f.1/x",
+            "1.2.3.4/x",
+            "xn--pple-43d.com",
+            "a.b.",
+        ] {
+            assert!(bare_host_may_be_link(tricky), "{tricky}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_cheap_look_never_rejects_what_the_parser_accepts(
+            s in "[a-zA-Z0-9-]{0,8}(\\.[a-zA-Z0-9-]{0,6}){0,3}(\\.(com|net|ly|call|top|co\\.uk|md|de|ere|COM|Ly|0x1f|12))?([/:?#@][a-z0-9.]{0,6})?",
+        ) {
+            if !bare_host_may_be_link(&s) {
+                proptest::prop_assert!(!parser_accepts(&s), "{}", s);
+            }
+        }
     }
 }
