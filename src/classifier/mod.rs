@@ -278,12 +278,15 @@ pub(crate) fn detail(score: &Score<'_>) -> String {
     };
     let mut s = String::with_capacity(128);
     s.push_str(side);
+    // Whole numbers, or tenths below ten, written as integers: formatting
+    // a float cost more than the rest of the detail.
     let _ = if odds >= 1e6 {
         write!(s, "1000000+:1")
-    } else if odds >= 10.0 {
-        write!(s, "{}:1", odds.round())
+    } else if odds >= 9.95 {
+        write!(s, "{}:1", odds.round() as u32)
     } else {
-        write!(s, "{odds:.1}:1")
+        let tenths = (odds * 10.0).round() as u32;
+        write!(s, "{}.{}:1", tenths / 10, tenths % 10)
     };
     if score.logit > 0.0 && score.top[0].1 > 0.0 {
         s.push_str("; strongest words: \"");
@@ -345,5 +348,18 @@ mod tests {
             detail(&s),
             "the text reads like ordinary messages to the classifier (odds against spam 250:1)"
         );
+        let odds = |o: f32| {
+            let s = Score {
+                logit: o.ln(),
+                evidence: 1.0,
+                top: [("", 0.0); 2],
+                features: 20,
+            };
+            detail(&s)
+        };
+        assert!(odds(1.0).ends_with("(odds 1.0:1)"), "{}", odds(1.0));
+        assert!(odds(9.84).ends_with("(odds 9.8:1)"), "{}", odds(9.84));
+        assert!(odds(9.96).ends_with("(odds 10:1)"), "{}", odds(9.96));
+        assert!(odds(2e6).ends_with("(odds 1000000+:1)"), "{}", odds(2e6));
     }
 }
