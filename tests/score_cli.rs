@@ -102,6 +102,32 @@ fn bad_lines_are_reported_and_the_stream_goes_on() {
 }
 
 #[test]
+fn ids_of_any_json_type_come_back_as_written() {
+    let input = concat!(
+        "{\"id\":\"m1\",\"text\":\"hi\"}\n",
+        "{\"id\":42,\"text\":\"hi\"}\n",
+        "{\"id\":\"quote \\\" inside\",\"text\":\"hi\"}\n",
+        "{\"id\":{\"shard\":3,\"seq\":[1,2]},\"text\":\"hi\"}\n",
+        "{\"id\":null,\"text\":\"hi\"}\n",
+        "{\"text\":\"hi\"}\n",
+    );
+    let output = run(&[], input.as_bytes());
+    assert_eq!(output.status.code(), Some(0));
+    let ids: Vec<serde_json::Value> = lines(&output).iter().map(|v| v["id"].clone()).collect();
+    assert_eq!(
+        ids,
+        [
+            serde_json::json!("m1"),
+            serde_json::json!(42),
+            serde_json::json!("quote \" inside"),
+            serde_json::json!({"shard": 3, "seq": [1, 2]}),
+            serde_json::Value::Null,
+            serde_json::Value::Null,
+        ]
+    );
+}
+
+#[test]
 fn the_fixture_stream_scores_cleanly() {
     let output = run(&["fixtures/dms.jsonl"], b"");
     assert_eq!(
