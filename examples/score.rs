@@ -168,10 +168,19 @@ fn score_line<'a>(filter: &Filter, bytes: &'a [u8]) -> Result<(Input<'a>, Verdic
     let text = std::str::from_utf8(bytes)
         .map_err(|e| format!("not UTF-8: invalid byte at offset {}", e.valid_up_to()))?;
     let input: Input<'a> = serde_json::from_str(text).map_err(|e| format!("not a DM: {e}"))?;
-    // A string id without escapes is borrowed from the line.
-    let id = input
-        .id
-        .and_then(|raw| serde_json::from_str::<&str>(raw.get()).ok());
+    // A string id is borrowed from the line, or unescaped when it must be;
+    // other JSON is no id for the filter (it is still copied to the output).
+    let unescaped: Option<String>;
+    let id = match input.id.map(|raw| raw.get()) {
+        Some(raw) => match serde_json::from_str::<&str>(raw) {
+            Ok(id) => Some(id),
+            Err(_) => {
+                unescaped = serde_json::from_str::<String>(raw).ok();
+                unescaped.as_deref()
+            }
+        },
+        None => None,
+    };
     let msg = Message {
         text: &input.text,
         id,
