@@ -2,15 +2,18 @@
 //! costs on top of the text path, on a realistic synthetic stream: ordinary
 //! followers, a support surge, an upset customer, a fan-out bot and a swarm.
 //!
-//! `text path` checks the messages with no sender, recipient or timestamp,
-//! so the stream state is never touched; `with stream` checks the same
-//! messages with them. The difference is the stream's cost per message.
-//! Before the timings, one pass fills a filter with 1M senders and prints
-//! the bytes held per sender and the time per check as the table grows
-//! past the cache; after them, the two paths take turns on
-//! batches of the stream and the median difference per message is printed,
-//! a figure that a busy neighbour moves far less than criterion's two
-//! separate timings.
+//! `text path` checks the messages with no sender, recipient, timestamp or
+//! profile, so the stream state is never touched; `text and profile` adds
+//! the sender's profile (account age, followers), still without touching
+//! the stream state; `with stream` checks the same messages with all of
+//! them. `with stream` minus `text and profile` is what the rate and
+//! campaign features cost per message; minus `text path`, everything the
+//! stream and profile evidence cost. Before the timings, one pass fills a
+//! filter with 1M senders and prints the bytes held per sender and the
+//! time per check as the table grows past the cache; after them, the three
+//! paths take turns on batches of the stream and the median differences
+//! per message are printed, figures that a busy neighbour moves far less
+//! than criterion's separate timings.
 
 use std::hint::black_box;
 use std::time::Instant;
@@ -38,6 +41,12 @@ fn profile(age: u32) -> SenderProfile {
 }
 
 impl Dm {
+    /// The message with its sender's profile but nothing for the stream
+    /// state: no sender, recipient or timestamp.
+    fn profiled(&self) -> Message<'_> {
+        Message::new(&self.text).with_profile(self.profile)
+    }
+
     /// The `i`th message of the stream: event time keeps moving, 20
     /// messages a second.
     fn streamed(&self, i: usize) -> Message<'_> {
@@ -153,6 +162,17 @@ fn bench(c: &mut Criterion) {
 
     let filter = Filter::default();
     let mut i = 0usize;
+    group.bench_function("text and profile", |b| {
+        b.iter(|| {
+            let dm = &dms[i % dms.len()];
+            i += 1;
+            let v = filter.check(black_box(&dm.profiled()));
+            assert!((0.0..=1.0).contains(&v.score));
+        })
+    });
+
+    let filter = Filter::default();
+    let mut i = 0usize;
     let mut flagged_ham = 0u64;
     group.bench_function("with stream", |b| {
         b.iter(|| {
@@ -169,15 +189,15 @@ fn bench(c: &mut Criterion) {
     interleaved(&dms);
 }
 
-/// The stream's cost measured a second way: both paths take turns on
-/// batches of 500 messages and the median of the per-batch differences is
-/// printed. Criterion times the two paths seconds apart, so on a shared
-/// machine their difference moves with the neighbours' load (by ±100 ns
+/// The stream's cost measured a second way: the three paths take turns on
+/// batches of 500 messages and the medians of the per-batch differences
+/// are printed. Criterion times the paths seconds apart, so on a shared
+/// machine their differences move with the neighbours' load (by ±100 ns
 /// here); batches a millisecond apart see the same load.
 fn interleaved(dms: &[Dm]) {
     const BATCH: usize = 500;
-    let (text, stream) = (Filter::default(), Filter::default());
-    let mut diffs = Vec::new();
+    let (text, profiled, stream) = (Filter::default(), Filter::default(), Filter::default());
+    let (mut rate_and_campaign, mut all) = (Vec::new(), Vec::new());
     let mut i = 0usize;
     for round in 0..6 {
         for batch in dms.chunks(BATCH) {
@@ -185,7 +205,11 @@ fn interleaved(dms: &[Dm]) {
             for dm in batch {
                 black_box(text.check(black_box(&Message::new(&dm.text))));
             }
-            let middle = Instant::now();
+            let after_text = Instant::now();
+            for dm in batch {
+                black_box(profiled.check(black_box(&dm.profiled())));
+            }
+            let after_profiled = Instant::now();
             for dm in batch {
                 i += 1;
                 black_box(stream.check(black_box(&dm.streamed(i))));
@@ -194,17 +218,24 @@ fn interleaved(dms: &[Dm]) {
             // The first round fills the stream state.
             if round > 0 {
                 let ns = |d: std::time::Duration| d.as_nanos() as f64 / BATCH as f64;
-                diffs.push(ns(end - middle) - ns(middle - start));
+                let streamed = ns(end - after_profiled);
+                rate_and_campaign.push(streamed - ns(after_profiled - after_text));
+                all.push(streamed - ns(after_text - start));
             }
         }
     }
-    diffs.sort_by(f64::total_cmp);
-    eprintln!(
-        "stream cost, interleaved batches: median {:.0} ns per message (quartiles {:.0}..{:.0})",
-        diffs[diffs.len() / 2],
-        diffs[diffs.len() / 4],
-        diffs[diffs.len() * 3 / 4]
-    );
+    for (what, diffs) in [
+        ("rate and campaign features", &mut rate_and_campaign),
+        ("stream and profile evidence", &mut all),
+    ] {
+        diffs.sort_by(f64::total_cmp);
+        eprintln!(
+            "{what}, interleaved batches: median {:.0} ns per message (quartiles {:.0}..{:.0})",
+            diffs[diffs.len() / 2],
+            diffs[diffs.len() / 4],
+            diffs[diffs.len() * 3 / 4]
+        );
+    }
 }
 
 criterion_group!(benches, bench);
