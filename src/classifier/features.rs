@@ -212,6 +212,13 @@ pub(crate) fn tokens(text: &str) -> impl Iterator<Item = Token<'_>> {
     std::iter::from_fn(move || {
         // Find the start of the next word.
         let start = loop {
+            // ASCII separators by table, without decoding.
+            while bytes
+                .get(at)
+                .is_some_and(|&b| BYTE_CLASS[usize::from(b)] == 0)
+            {
+                at += 1;
+            }
             let (c, len) = char_at(text, at)?;
             if is_word_char(c) {
                 break at;
@@ -220,12 +227,12 @@ pub(crate) fn tokens(text: &str) -> impl Iterator<Item = Token<'_>> {
         };
         let mut has_digit = false;
         while at < bytes.len() {
-            let b = bytes[at];
-            if b < 0x80 {
-                if !b.is_ascii_alphanumeric() {
+            let class = BYTE_CLASS[usize::from(bytes[at])];
+            if class & NON_ASCII == 0 {
+                if class == 0 {
                     break;
                 }
-                has_digit |= b.is_ascii_digit();
+                has_digit |= class & DIGIT != 0;
                 at += 1;
             } else {
                 match char_at(text, at) {
@@ -242,6 +249,30 @@ pub(crate) fn tokens(text: &str) -> impl Iterator<Item = Token<'_>> {
         })
     })
 }
+
+/// Byte classes for the tokenizer: 0 an ASCII separator, else letter or
+/// digit bits, or the byte of a character outside ASCII (decoded).
+const LETTER: u8 = 1;
+const DIGIT: u8 = 2;
+const NON_ASCII: u8 = 4;
+static BYTE_CLASS: [u8; 256] = {
+    let mut class = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let byte = b as u8;
+        class[b] = if byte >= 0x80 {
+            NON_ASCII
+        } else if byte.is_ascii_digit() {
+            DIGIT
+        } else if byte.is_ascii_alphabetic() {
+            LETTER
+        } else {
+            0
+        };
+        b += 1;
+    }
+    class
+};
 
 /// The character at byte `at` and its length, ASCII without decoding.
 #[inline]
@@ -309,6 +340,41 @@ pub(crate) fn finish(h: u32) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The words of `text` the plain way: maximal runs of word characters,
+    /// decoded one by one.
+    fn plain_words(text: &str) -> Vec<(&str, bool)> {
+        let mut out = Vec::new();
+        let mut start = None;
+        for (i, c) in text
+            .char_indices()
+            .chain(std::iter::once((text.len(), ' ')))
+        {
+            match (start, is_word_char(c)) {
+                (None, true) => start = Some(i),
+                (Some(s), false) => {
+                    let w = &text[s..i];
+                    out.push((w, w.bytes().any(|b| b.is_ascii_digit())));
+                    start = None;
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_byte_table_tokenizer_matches_the_plain_one(
+            text in "([a-z0-9]{1,6}|[ .,:/#$!\\-]|[éсß😀—’]){0,40}",
+            raw in "\\PC{0,60}",
+        ) {
+            for t in [&text, &raw] {
+                let fast: Vec<(&str, bool)> = tokens(t).map(|k| (k.text, k.has_digit)).collect();
+                proptest::prop_assert_eq!(fast, plain_words(t));
+            }
+        }
+    }
 
     fn words(text: &str) -> Vec<&str> {
         tokens(text).map(|t| t.text).collect()
