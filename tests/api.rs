@@ -1,7 +1,7 @@
 //! The public API's promises: shareable filter, total and deterministic
 //! checking, errors that name the problem.
 
-use dmguard::{Action, Filter, Message, Policy, SenderProfile};
+use dmguard::{Action, Filter, Label, Message, Policy, SenderProfile};
 use std::sync::LazyLock;
 
 use proptest::prelude::*;
@@ -144,6 +144,9 @@ fn every_reason_code_is_documented_and_unique() {
 /// the same verdict, whatever state the first one has gathered.
 static FIRST: LazyLock<Filter> = LazyLock::new(Filter::default);
 static SECOND: LazyLock<Filter> = LazyLock::new(Filter::default);
+/// A filter of its own for streamed messages, so that its stream state
+/// does not reach the two compared above.
+static STREAMED: LazyLock<Filter> = LazyLock::new(Filter::default);
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
@@ -163,6 +166,30 @@ proptest! {
     ) {
         let v = FIRST.check(&Message::new(&text));
         prop_assert!((0.0..=1.0).contains(&v.score));
+    }
+
+    /// Fonts, overlays, look-alike scripts and link fragments together, as
+    /// a stream from a few senders, with learning in between.
+    #[test]
+    fn styled_and_streamed_text_never_panics(
+        pieces in proptest::collection::vec(
+            "(a|Z|0|\\.|/|:|@|\\?|#| |é|ß|ᴄ|ʀ|🅵|🅐|Ꮯ|ꮯ|ꓝ|ⲣ|\u{336}|\u{301}|\u{200b}|\u{202e}|с|α|😀|—|http://|www\\.|bit\\.ly/|xn--|0x7f|1\\.2\\.3\\.4|£|\\$|т\\.е\\.|\\.рф|%41|\\\\)",
+            0..40,
+        ),
+        sender in 0u8..4,
+        late_ms in 0i64..300_000,
+    ) {
+        let text = pieces.concat();
+        let sender = format!("u{sender}");
+        let msg = Message::new(&text)
+            .with_sender(&sender)
+            .with_recipient("brand")
+            .with_timestamp_ms(1_750_000_000_000 - late_ms);
+        let v = STREAMED.check(&msg);
+        prop_assert!((0.0..=1.0).contains(&v.score));
+        prop_assert!(v.reasons.iter().all(|r| r.weight.is_finite() && !r.detail.is_empty()));
+        let label = if v.is_flagged() { Label::Ham } else { Label::Spam };
+        STREAMED.learn(&msg, label);
     }
 }
 
