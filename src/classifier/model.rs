@@ -14,11 +14,14 @@
 //! weights are stored, so the file stays small; every field is checked on
 //! load, so a damaged file is an error and never a panic.
 
+mod reader;
+
 use std::io::Write;
 use std::path::Path;
 
 use super::learner::Fitted;
 use crate::Error;
+use reader::{Reader, parse_payload};
 
 const MAGIC: &[u8; 8] = b"DMGUARDM";
 const VERSION: u32 = 1;
@@ -235,142 +238,6 @@ impl Model {
             let _ = std::fs::remove_file(&tmp);
             Error::io(path, e)
         })
-    }
-}
-
-fn parse_payload(payload: &[u8]) -> Result<Model, Error> {
-    let mut r = Reader {
-        bytes: payload,
-        at: 0,
-    };
-    let bits = r.u32("table size")?;
-    if !(MIN_BITS..=MAX_BITS).contains(&bits) {
-        return Err(Error::model(format!(
-            "table size 2^{bits} is outside 2^{MIN_BITS}..=2^{MAX_BITS}"
-        )));
-    }
-    let online_rate = r.finite_f32("online learning rate")?;
-    let l2 = r.finite_f32("l2")?;
-    let bias = r.finite_f32("bias")?;
-    let classifier_offset = r.finite_f32("classifier offset")?;
-    if classifier_offset < 0.0 {
-        return Err(Error::model("corrupt: negative classifier offset"));
-    }
-    let size = 1usize << bits;
-    let count = r.u32("weight count")? as usize;
-    if count > size || count.saturating_mul(12) > r.remaining() {
-        return Err(Error::model(format!(
-            "corrupt: {count} weights do not fit a table of {size} or the file"
-        )));
-    }
-    let mut weights = vec![0.0f32; size];
-    let mut sq_grad = vec![0.0f32; size];
-    let mut last: Option<usize> = None;
-    for _ in 0..count {
-        let j = r.u32("weight index")? as usize;
-        if j >= size || last.is_some_and(|l| j <= l) {
-            return Err(Error::model(format!(
-                "corrupt: weight index {j} out of order or outside the table"
-            )));
-        }
-        last = Some(j);
-        weights[j] = r.finite_f32("weight")?;
-        sq_grad[j] = r.finite_f32("gradient sum")?;
-        if sq_grad[j] < 0.0 {
-            return Err(Error::model("corrupt: negative gradient sum"));
-        }
-    }
-    let combination_bias = match r.take(1, "bias flag")?[0] {
-        0 => None,
-        1 => Some(r.finite_f64("combination bias")?),
-        other => return Err(Error::model(format!("corrupt: bias flag {other}"))),
-    };
-    let codes = r.u32("code count")? as usize;
-    if codes > 10_000 {
-        return Err(Error::model(format!("corrupt: {codes} reason codes")));
-    }
-    let mut combination = Vec::with_capacity(codes);
-    for _ in 0..codes {
-        let len = usize::from(r.u16("code length")?);
-        let code = std::str::from_utf8(r.take(len, "code")?)
-            .map_err(|_| Error::model("corrupt: a reason code is not UTF-8"))?
-            .to_string();
-        let w = r.finite_f64("combination weight")?;
-        combination.push((code, w));
-    }
-    if r.remaining() != 0 {
-        return Err(Error::model("corrupt: bytes left over in the payload"));
-    }
-    Ok(Model {
-        bits,
-        online_rate,
-        l2,
-        fitted: Fitted {
-            bias,
-            weights,
-            sq_grad,
-        },
-        classifier_offset,
-        combination,
-        combination_bias,
-    })
-}
-
-struct Reader<'a> {
-    bytes: &'a [u8],
-    at: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn remaining(&self) -> usize {
-        self.bytes.len() - self.at
-    }
-
-    fn take(&mut self, n: usize, what: &str) -> Result<&'a [u8], Error> {
-        if n > self.remaining() {
-            return Err(Error::model(format!(
-                "truncated: the file ends inside the {what}"
-            )));
-        }
-        let s = &self.bytes[self.at..self.at + n];
-        self.at += n;
-        Ok(s)
-    }
-
-    fn array<const N: usize>(&mut self, what: &str) -> Result<[u8; N], Error> {
-        let mut out = [0u8; N];
-        out.copy_from_slice(self.take(N, what)?);
-        Ok(out)
-    }
-
-    fn u16(&mut self, what: &str) -> Result<u16, Error> {
-        Ok(u16::from_le_bytes(self.array(what)?))
-    }
-
-    fn u32(&mut self, what: &str) -> Result<u32, Error> {
-        Ok(u32::from_le_bytes(self.array(what)?))
-    }
-
-    fn u64(&mut self, what: &str) -> Result<u64, Error> {
-        Ok(u64::from_le_bytes(self.array(what)?))
-    }
-
-    fn finite_f32(&mut self, what: &str) -> Result<f32, Error> {
-        let x = f32::from_le_bytes(self.array(what)?);
-        if x.is_finite() {
-            Ok(x)
-        } else {
-            Err(Error::model(format!("corrupt: the {what} is not finite")))
-        }
-    }
-
-    fn finite_f64(&mut self, what: &str) -> Result<f64, Error> {
-        let x = f64::from_le_bytes(self.array(what)?);
-        if x.is_finite() {
-            Ok(x)
-        } else {
-            Err(Error::model(format!("corrupt: the {what} is not finite")))
-        }
     }
 }
 
