@@ -8,6 +8,7 @@
 //! with the built-in lists in [`domains`], the brand index in
 //! [`lookalike`] and what was learned in [`reputation`].
 
+mod bare;
 mod domains;
 mod expand;
 mod extract;
