@@ -45,6 +45,8 @@ const SEED_DENSE: u32 = 0x1656_67b1;
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Token<'a> {
     pub text: &'a str,
+    /// Where the word starts in the text, in bytes.
+    pub start: usize,
     /// The word's hash.
     pub hash: u32,
     /// It holds an ASCII digit.
@@ -72,16 +74,13 @@ impl Words {
     /// Finds the words of `text`, reusing the buffer.
     pub fn fill(&mut self, text: &str) {
         self.spans.clear();
-        let base = text.as_ptr().addr();
-        self.spans.extend(tokens(text).take(MAX_TOKENS).map(|t| {
-            let start = t.text.as_ptr().addr() - base;
-            Span {
-                start: start as u32,
-                end: (start + t.text.len()) as u32,
+        self.spans
+            .extend(tokens(text).take(MAX_TOKENS).map(|t| Span {
+                start: t.start as u32,
+                end: (t.start + t.text.len()) as u32,
                 hash: t.hash,
                 has_digit: t.has_digit,
-            }
-        }));
+            }));
     }
 
     pub fn spans(&self) -> &[Span] {
@@ -92,6 +91,7 @@ impl Words {
     pub fn tokens<'a>(&'a self, text: &'a str) -> impl Iterator<Item = Token<'a>> {
         self.spans.iter().map(move |s| Token {
             text: text.get(s.start as usize..s.end as usize).unwrap_or(""),
+            start: s.start as usize,
             hash: s.hash,
             has_digit: s.has_digit,
         })
@@ -244,6 +244,7 @@ pub(crate) fn tokens(text: &str) -> impl Iterator<Item = Token<'_>> {
         let word = &text[start..at];
         Some(Token {
             text: word,
+            start,
             hash: hash_str(SEED_WORD, word),
             has_digit,
         })

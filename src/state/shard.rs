@@ -164,11 +164,6 @@ impl<V: Slot> Table<V> {
         }
     }
 
-    /// The key array, for [`Hint::publish`](super::prefetch::Hint::publish).
-    pub fn keys(&self) -> &[u64] {
-        &self.keys
-    }
-
     /// Every held entry.
     pub fn iter(&self) -> impl Iterator<Item = (u64, &V)> {
         self.keys
@@ -191,7 +186,7 @@ impl<V: Slot> Shard<V> {
     pub fn new(max_slots: usize) -> Shard<V> {
         let table = Table::new(max_slots);
         let hint = Hint::default();
-        hint.publish(table.keys());
+        hint.publish(&table.keys);
         Shard {
             table: Mutex::new(table),
             hint,

@@ -61,18 +61,25 @@ pub(super) fn bare_host(s: &str) -> BareHost {
     if host.split('.').any(|label| label.starts_with("xn--")) {
         return BareHost::ForTheParser;
     }
-    if host.contains('.') && known_suffix(host) && bare_domain_is_link(host, s) {
+    if host_is_link(host, s, false) {
         BareHost::Link
     } else {
         BareHost::NotALink
     }
 }
 
+/// Whether a host name (lower case, as a parser gives it) is a link's: it
+/// has a dot and a known suffix and, `written` without a scheme, is a name
+/// people type bare as a link.
+pub(super) fn host_is_link(host: &str, written: &str, scheme: bool) -> bool {
+    host.contains('.') && known_suffix(host) && (scheme || bare_domain_is_link(host, written))
+}
+
 /// A word.word without a scheme is a link when its TLD is one people type
 /// bare (`.com`, `.top`…), when it sits under a multi-label suffix
 /// (`.co.uk`), or when `www.` or a path, port or query says so (`readme.md`
 /// is a file, `readme.md/x` a link).
-pub(super) fn bare_domain_is_link(host: &str, written: &str) -> bool {
+fn bare_domain_is_link(host: &str, written: &str) -> bool {
     if host.starts_with("www.") || written.contains(['/', ':', '?', '#']) {
         return true;
     }
@@ -111,9 +118,7 @@ mod tests {
             return false;
         };
         match parsed.host() {
-            Some(Host::Domain(d)) => {
-                d.contains('.') && known_suffix(d) && bare_domain_is_link(d, s)
-            }
+            Some(Host::Domain(d)) => host_is_link(d, s, false),
             Some(_) => true,
             None => false,
         }

@@ -10,7 +10,7 @@ use linkify::LinkFinder;
 use serde::Serialize;
 use url::{Host, Url};
 
-use crate::features::link::bare::{BareHost, bare_domain_is_link, bare_host, known_suffix};
+use crate::features::link::bare::{BareHost, bare_host, host_is_link, known_suffix};
 use crate::features::link::trigger::Trigger;
 use crate::features::link::view::View;
 
@@ -289,10 +289,7 @@ pub(crate) fn parse_candidate(s: &str, kind: LinkKind, scheme: bool) -> Option<L
         }
         Host::Ipv6(a) => (a.to_string(), None, Some(IpAddr::V6(a))),
         Host::Domain(d) => {
-            if !checked && (!d.contains('.') || !known_suffix(d)) {
-                return None;
-            }
-            if !checked && !scheme && !bare_domain_is_link(d, s) {
+            if !checked && !host_is_link(d, s, scheme) {
                 return None;
             }
             (d.to_string(), Some(registrable(d)), None)
