@@ -168,7 +168,7 @@ pub(crate) fn verdict(evidence: &mut Evidence, weights: &Weights, policy: &Polic
             if weight > room {
                 weight = room;
                 let _ = write!(
-                    hit.detail,
+                    hit.detail.to_mut(),
                     " (capped: evidence that the sender is unknown counts {UNKNOWN_SENDER_CAP} at most)"
                 );
             }

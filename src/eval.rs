@@ -320,7 +320,7 @@ mod tests {
             reasons: vec![Reason {
                 code: "TEXT_ZERO_WIDTH",
                 weight: 1.0,
-                detail: String::new(),
+                detail: "".into(),
             }],
         }
     }

@@ -1,5 +1,7 @@
 //! The output: a score, an action and the reasons behind them.
 
+use std::borrow::Cow;
+
 use serde::Serialize;
 
 /// What to do with a message.
@@ -39,8 +41,10 @@ pub struct Reason {
     /// What this reason added to the score's log-odds (negative: it spoke
     /// for the message).
     pub weight: f64,
-    /// What was found, for a person to read.
-    pub detail: String,
+    /// What was found, for a person to read. Borrowed when the reason's
+    /// wording is fixed ("first message from this sender to this inbox"),
+    /// so that the most common reasons cost no allocation.
+    pub detail: Cow<'static, str>,
 }
 
 /// The filter's judgement of one message.

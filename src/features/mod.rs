@@ -12,6 +12,8 @@ pub(crate) mod rate;
 pub(crate) mod sender;
 pub(crate) mod text;
 
+use std::borrow::Cow;
+
 /// A reason code with its default weight and a one-line meaning.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CodeInfo {
@@ -45,7 +47,7 @@ pub fn all_codes() -> impl Iterator<Item = &'static CodeInfo> {
 pub(crate) struct Hit {
     pub code: &'static str,
     pub strength: f64,
-    pub detail: String,
+    pub detail: Cow<'static, str>,
 }
 
 /// The evidence gathered for one message; reused between messages.
@@ -60,8 +62,14 @@ impl Evidence {
     }
 
     /// Records a hit. A code that fires twice in one message keeps one entry
-    /// with the larger strength, so one cause never adds up twice.
-    pub fn push(&mut self, code: &'static str, strength: f64, detail: impl Into<String>) {
+    /// with the larger strength, so one cause never adds up twice. A fixed
+    /// wording is passed as `&'static str` and is not copied.
+    pub fn push(
+        &mut self,
+        code: &'static str,
+        strength: f64,
+        detail: impl Into<Cow<'static, str>>,
+    ) {
         if !strength.is_finite() {
             return;
         }

@@ -221,7 +221,7 @@ mod tests {
         evidence
             .hits
             .into_iter()
-            .map(|h| (h.code, h.detail))
+            .map(|h| (h.code, h.detail.into_owned()))
             .collect()
     }
 

@@ -292,7 +292,7 @@ mod tests {
         rules.scan(msg, msg.text, None, &mut ev, &mut LinkScratch::default());
         ev.hits
             .into_iter()
-            .map(|h| (h.code, h.strength, h.detail))
+            .map(|h| (h.code, h.strength, h.detail.into_owned()))
             .collect()
     }
 
