@@ -12,8 +12,9 @@ use crate::features::link::reputation::Counts as DomainCounts;
 /// The format written by this version; a snapshot of another version is
 /// refused rather than misread. Version 2: fingerprint bands are hashed
 /// from the classifier's word hashes, so version 1's band keys would
-/// match no text.
-const VERSION: u32 = 2;
+/// match no text. Version 3: word trigrams are hashed by one multiply, so
+/// version 2's band keys would match no text either.
+const VERSION: u32 = 3;
 
 /// The filter's learned and stream state at one moment: senders,
 /// fingerprint bands, the latest event time, and the learned domain
@@ -131,9 +132,9 @@ mod tests {
         assert!(zero.check().unwrap_err().to_string().contains("zero key"));
         let text = String::from_utf8(bytes)
             .unwrap()
-            .replace(&format!("\"version\":{VERSION}"), "\"version\":1");
+            .replace(&format!("\"version\":{VERSION}"), "\"version\":2");
         let e = StateSnapshot::from_reader(text.as_bytes()).unwrap_err();
-        assert!(e.to_string().contains("version 1"), "{e}");
+        assert!(e.to_string().contains("version 2"), "{e}");
         assert!(StateSnapshot::from_reader(&b"not json"[..]).is_err());
     }
 }
