@@ -26,9 +26,6 @@
 /// How many previous tokens each token is paired with (CRM114 and rspamd
 /// use a window of five tokens: the current one and four before it).
 pub(crate) const OSB_WINDOW: usize = 4;
-/// Shortest and longest character n-gram.
-const NGRAM_MIN: usize = 3;
-const NGRAM_MAX: usize = 4;
 /// Characters of a token looked at for n-grams (longer tokens are URLs or
 /// noise; their start says enough).
 const MAX_TOKEN_CHARS: usize = 24;
@@ -124,6 +121,9 @@ pub(crate) fn for_each_token<'a>(
     // the low bits: finish every hash.
     let mut emit = move |h: u32, kind: Kind, word: &'a str| emit(finish(h), kind, word);
     let mut count = 0u32;
+    // The previous words, each already mixed with the pair seed: every
+    // word is the first of up to four pairs, so it is mixed once, not four
+    // times.
     let mut window = [0u32; OSB_WINDOW];
     let mut seen = 0usize;
     // Symbols are not evidence here (the tokenizer skips them): in a brand
@@ -142,15 +142,11 @@ pub(crate) fn for_each_token<'a>(
         emit(token.hash, kind, token.text);
         count += 1;
         for (d, &prev) in window.iter().take(seen.min(OSB_WINDOW)).enumerate() {
-            emit(
-                mix(mix(mix(SEED_OSB, prev), token.hash), d as u32),
-                Kind::Other,
-                "",
-            );
+            emit(mix(mix(prev, token.hash), d as u32), Kind::Other, "");
             count += 1;
         }
         window.copy_within(0..OSB_WINDOW - 1, 1);
-        window[0] = token.hash;
+        window[0] = mix(SEED_OSB, token.hash);
         seen += 1;
         if !token.has_digit {
             count += ngrams(token.text, &mut emit);
@@ -171,36 +167,62 @@ pub(crate) fn for_each_token<'a>(
 }
 
 /// Character n-grams of one token with boundary markers; returns how many.
+/// Each n-gram's hash extends the one of the (n-1)-gram at the same start,
+/// so all lengths cost one mix per character and start; the characters are
+/// read once, with the chains that are still growing carried along (no
+/// buffer).
 fn ngrams<'a>(word: &'a str, emit: &mut impl FnMut(u32, Kind, &'a str)) -> u32 {
-    let mut buf = [0u32; MAX_TOKEN_CHARS + 2];
-    let mut len = 0;
-    buf[len] = u32::from('<');
-    len += 1;
-    for c in word.chars().take(MAX_TOKEN_CHARS) {
-        buf[len] = if c.is_ascii_digit() {
+    let mut chains = Chains::default();
+    let mut count = chains.push(u32::from('<'), emit);
+    if word.is_ascii() {
+        for &b in word.as_bytes().iter().take(MAX_TOKEN_CHARS) {
+            count += chains.push(u32::from(b), emit);
+        }
+    } else {
+        for c in word.chars().take(MAX_TOKEN_CHARS) {
+            count += chains.push(u32::from(c), emit);
+        }
+    }
+    count + chains.push(u32::from('>'), emit)
+}
+
+/// The n-gram hashes still growing: those of the chains that started one,
+/// two and three characters ago.
+#[derive(Default)]
+struct Chains {
+    one: u32,
+    two: u32,
+    three: u32,
+    seen: u32,
+}
+
+impl Chains {
+    /// Extends every chain by `c`, emits the 4-gram and the 3-gram it
+    /// completes (in that order: the order of their starts), and returns
+    /// how many.
+    #[inline(always)]
+    fn push<'a>(&mut self, c: u32, emit: &mut impl FnMut(u32, Kind, &'a str)) -> u32 {
+        let c = if c < 0x80 && (c as u8).is_ascii_digit() {
             u32::from('0')
         } else {
-            u32::from(c)
+            c
         };
-        len += 1;
-    }
-    buf[len] = u32::from('>');
-    len += 1;
-    // Each n-gram's hash extends the one of the (n-1)-gram at the same
-    // start, so all lengths cost one mix per character.
-    let mut count = 0;
-    for start in 0..len.saturating_sub(NGRAM_MIN - 1) {
-        let mut h = SEED_NGRAM;
-        for &c in &buf[start..start + NGRAM_MIN - 1] {
-            h = mix(h, c);
-        }
-        for &c in &buf[start + NGRAM_MIN - 1..len.min(start + NGRAM_MAX)] {
-            h = mix(h, c);
-            emit(h, Kind::Other, "");
+        let four = mix(self.three, c);
+        self.three = mix(self.two, c);
+        self.two = mix(self.one, c);
+        self.one = mix(SEED_NGRAM, c);
+        self.seen += 1;
+        let mut count = 0;
+        if self.seen >= 4 {
+            emit(four, Kind::Other, "");
             count += 1;
         }
+        if self.seen >= 3 {
+            emit(self.three, Kind::Other, "");
+            count += 1;
+        }
+        count
     }
-    count
 }
 
 /// The words of a canonical text: maximal runs of letters and digits.
