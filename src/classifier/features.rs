@@ -167,7 +167,8 @@ pub(crate) fn for_each_token<'a>(
 }
 
 /// Character n-grams of one token with boundary markers; returns how many.
-/// Each n-gram's hash extends the one of the (n-1)-gram at the same start,
+/// Tokens with ASCII digits never get here (see [`for_each_token`]). Each
+/// n-gram's hash extends the one of the (n-1)-gram at the same start,
 /// so all lengths cost one mix per character and start; the characters are
 /// read once, with the chains that are still growing carried along (no
 /// buffer).
@@ -202,11 +203,6 @@ impl Chains {
     /// how many.
     #[inline(always)]
     fn push<'a>(&mut self, c: u32, emit: &mut impl FnMut(u32, Kind, &'a str)) -> u32 {
-        let c = if c < 0x80 && (c as u8).is_ascii_digit() {
-            u32::from('0')
-        } else {
-            c
-        };
         let four = mix(self.three, c);
         self.three = mix(self.two, c);
         self.two = mix(self.one, c);
@@ -247,15 +243,16 @@ pub(crate) fn tokens(text: &str) -> impl Iterator<Item = Token<'_>> {
             }
             at += len;
         };
-        let mut has_digit = false;
-        while at < bytes.len() {
-            let class = BYTE_CLASS[usize::from(bytes[at])];
-            if class & NON_ASCII == 0 {
-                if class == 0 {
-                    break;
-                }
-                has_digit |= class & DIGIT != 0;
+        // The classes of the word's ASCII bytes, or-ed: one test per byte
+        // for the common case, a letter or digit.
+        let mut classes = 0;
+        while let Some(&b) = bytes.get(at) {
+            let class = BYTE_CLASS[usize::from(b)];
+            if class & (LETTER | DIGIT) != 0 {
+                classes |= class;
                 at += 1;
+            } else if class == 0 {
+                break;
             } else {
                 match char_at(text, at) {
                     Some((c, len)) if is_word_char(c) => at += len,
@@ -263,6 +260,7 @@ pub(crate) fn tokens(text: &str) -> impl Iterator<Item = Token<'_>> {
                 }
             }
         }
+        let has_digit = classes & DIGIT != 0;
         let word = &text[start..at];
         Some(Token {
             text: word,
