@@ -397,6 +397,56 @@ mod tests {
         }
     }
 
+    /// Every feature hash of `text` the plain way: each pair hashed from
+    /// scratch and each n-gram from a buffer of its characters. The model
+    /// file's weights sit at these hashes, so the fast path must match
+    /// them exactly.
+    fn plain_features(text: &str) -> Vec<u32> {
+        let mut out = Vec::new();
+        let mut seen: Vec<u32> = Vec::new();
+        for token in tokens(text).take(MAX_TOKENS) {
+            out.push(finish(token.hash));
+            for (d, &prev) in seen.iter().rev().take(OSB_WINDOW).enumerate() {
+                out.push(finish(mix(mix(mix(SEED_OSB, prev), token.hash), d as u32)));
+            }
+            seen.push(token.hash);
+            if token.has_digit {
+                continue;
+            }
+            let chars: Vec<u32> = std::iter::once('<')
+                .chain(token.text.chars().take(MAX_TOKEN_CHARS))
+                .chain(std::iter::once('>'))
+                .map(u32::from)
+                .collect();
+            for start in 0..chars.len().saturating_sub(2) {
+                for n in 3..=4 {
+                    if let Some(gram) = chars.get(start..start + n) {
+                        out.push(finish(gram.iter().fold(SEED_NGRAM, |h, &c| mix(h, c))));
+                    }
+                }
+            }
+        }
+        if !seen.is_empty() {
+            let len_bucket = log2_bucket(text.len()) as u32;
+            let count_bucket = log2_bucket(seen.len()) as u32;
+            out.push(finish(mix(mix(SEED_DENSE, 1), len_bucket)));
+            out.push(finish(mix(mix(SEED_DENSE, 2), count_bucket)));
+        }
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn features_match_the_plain_definition(
+            text in "([a-z0-9]{1,30}|[ .,:/#$!\\-]|[éсß😀—’日本]){0,60}",
+        ) {
+            let mut fast = Vec::new();
+            let (n, _) = for_each(&text, |h, _, _| fast.push(h));
+            proptest::prop_assert_eq!(n as usize, fast.len());
+            proptest::prop_assert_eq!(fast, plain_features(&text));
+        }
+    }
+
     fn words(text: &str) -> Vec<&str> {
         tokens(text).map(|t| t.text).collect()
     }

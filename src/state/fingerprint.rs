@@ -155,7 +155,9 @@ impl Shingles {
             // third of the fingerprint.)
             let tri = ((w1 << 32 | w2) ^ h.wrapping_mul(0x9e37_79b9_7f4a_7c15))
                 .wrapping_mul(0xd6e8_feb8_6659_fd93);
-            let b = (((tri >> 32) * self.buckets) >> 32) as usize;
+            // Below `buckets`, at most `2 * MAX_BANDS`: the mask only
+            // spares a bounds check.
+            let b = (((tri >> 32) * self.buckets) >> 32) as usize & (2 * MAX_BANDS - 1);
             self.mins[b] = self.mins[b].min(tri);
         }
         self.last = [w2, h];
