@@ -60,7 +60,7 @@
 //!
 //! Measured on a shared 2-core machine (medians of short runs, so only
 //! indicative): a whole `check` with every family of evidence on SMS-like
-//! DMs takes about 2 µs (p50), some 350,000 to 400,000 DMs per second on one
+//! DMs takes about 1.9 µs (p50), some 400,000 DMs per second on one
 //! thread; link extraction adds about 0.1 µs to a DM without a link; the
 //! stream state about 0.3 µs; 1M tracked senders take 80 MB. Measure your
 //! own with `cargo bench` and `cargo run --release --example throughput --
