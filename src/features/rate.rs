@@ -119,6 +119,20 @@ pub(crate) struct Participant {
     pub profiled: bool,
 }
 
+impl Participant {
+    /// Whether this sender can be flagged for spreading a text at all:
+    /// [`campaign`] flags only a sender that writes to several inboxes or
+    /// is new. For everyone else, most customers, the band's counts need
+    /// no estimate.
+    pub fn may_spread(&self) -> bool {
+        self.new || self.recipients.is_some_and(|r| r >= SPREADING_RECIPIENTS)
+    }
+}
+
+/// Inboxes this sender wrote to in the fan-out window from which it counts
+/// as spreading a text (an estimate, so 2 reads as 1.5 or more).
+const SPREADING_RECIPIENTS: f64 = 1.5;
+
 /// Evidence about the spread of the message's text. Only the accounts that
 /// do the spreading are flagged: `CAMPAIGN_FANOUT` needs this sender to
 /// write to more than one inbox, `CAMPAIGN_SWARM` needs it to be new, so a
@@ -137,7 +151,7 @@ pub(crate) fn campaign(
     // spreading: the strength falls to nothing as inboxes per sender fall
     // to one.
     let spread = (o.recipients / senders - 1.0).clamp(0.0, 1.0);
-    let spreading = me.recipients.is_some_and(|r| r >= 1.5);
+    let spreading = me.recipients.is_some_and(|r| r >= SPREADING_RECIPIENTS);
     if spreading && o.recipients >= min - 0.5 && spread > 0.0 {
         evidence.push(
             "CAMPAIGN_FANOUT",

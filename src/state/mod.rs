@@ -273,14 +273,13 @@ impl Stream {
                 best = Some(o);
             }
         }
-        if let Some(o) = best {
-            let o = o.estimate();
-            let me = rate::Participant {
-                recipients: sender_recipients,
-                new: new_sender,
-                profiled: new_by_profile.is_some(),
-            };
-            rate::campaign(&o, me, p, evidence);
+        let me = rate::Participant {
+            recipients: sender_recipients,
+            new: new_sender,
+            profiled: new_by_profile.is_some(),
+        };
+        if let Some(o) = best.filter(|_| me.may_spread()) {
+            rate::campaign(&o.estimate(), me, p, evidence);
         }
     }
 
