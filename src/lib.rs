@@ -77,6 +77,8 @@
 #![deny(rustdoc::broken_intra_doc_links)]
 #![warn(missing_debug_implementations)]
 
+#[macro_use]
+mod byte_table;
 mod classifier;
 mod combine;
 mod error;

@@ -276,24 +276,15 @@ pub(crate) fn tokens(text: &str) -> impl Iterator<Item = Token<'_>> {
 const LETTER: u8 = 1;
 const DIGIT: u8 = 2;
 const NON_ASCII: u8 = 4;
-static BYTE_CLASS: [u8; 256] = {
-    let mut class = [0u8; 256];
-    let mut b = 0;
-    while b < 256 {
-        let byte = b as u8;
-        class[b] = if byte >= 0x80 {
-            NON_ASCII
-        } else if byte.is_ascii_digit() {
-            DIGIT
-        } else if byte.is_ascii_alphabetic() {
-            LETTER
-        } else {
-            0
-        };
-        b += 1;
-    }
-    class
-};
+static BYTE_CLASS: [u8; 256] = byte_table!(|b| if b >= 0x80 {
+    NON_ASCII
+} else if b.is_ascii_digit() {
+    DIGIT
+} else if b.is_ascii_alphabetic() {
+    LETTER
+} else {
+    0
+});
 
 /// The character at byte `at` and its length, ASCII without decoding.
 #[inline]

@@ -13,7 +13,7 @@
 
 use super::chars::latin_base;
 use super::leet::{Leet, is_leet_symbol, leet_kind, leet_letter};
-use super::tokens::{Token, tokenize};
+use super::tokens::{ASCII_CLASS, DIGIT, LEET, LETTER, Token, tokenize};
 use super::{Disguises, is_word_char};
 
 /// A letter, as opposed to a digit, for leet and spaced-out runs. Outside
@@ -198,14 +198,14 @@ fn build_plain_ascii(text: &str, out: &mut String) -> bool {
     // Single characters chained by joins or breaks, ending at `prev_end`.
     let (mut singles, mut prev_end) = (0u32, 0usize);
     while i < n {
-        while i < n && PLAIN_CLASS[usize::from(bytes[i])] == 0 {
+        while i < n && ASCII_CLASS[usize::from(bytes[i])] == 0 {
             i += 1;
         }
         let start = i;
         // The classes of the token's bytes, or-ed: one test per byte.
         let mut classes = 0;
         while i < n {
-            let class = PLAIN_CLASS[usize::from(bytes[i])];
+            let class = ASCII_CLASS[usize::from(bytes[i])];
             if class == 0 {
                 break;
             }
@@ -236,31 +236,6 @@ fn build_plain_ascii(text: &str, out: &mut String) -> bool {
     }
     true
 }
-
-/// Byte classes for [`build_plain_ascii`]: 0 a separator, else a letter,
-/// a digit or a leet symbol (`@`, `$`, `|`), as bits so that a token's
-/// classes can be or-ed together.
-const LETTER: u8 = 1;
-const DIGIT: u8 = 2;
-const LEET: u8 = 4;
-static PLAIN_CLASS: [u8; 256] = {
-    let mut class = [0u8; 256];
-    let mut b = 0;
-    while b < 128 {
-        let c = b as u8;
-        class[b] = if c.is_ascii_alphabetic() {
-            LETTER
-        } else if c.is_ascii_digit() {
-            DIGIT
-        } else if matches!(c, b'@' | b'$' | b'|') {
-            LEET
-        } else {
-            0
-        };
-        b += 1;
-    }
-    class
-};
 
 /// Appends one token, leet folded when it is leetspeak, and a space.
 /// Leetspeak inside a link is folded but not counted as a disguise.

@@ -32,13 +32,13 @@ pub(super) fn tokenize(text: &str, tokens: &mut Vec<Token>) {
         // decoding; the end of the text is a separator.
         let (class, c, len) = match bytes.get(i) {
             None => (0, ' ', 1),
-            Some(&b) if b < 0x80 => (ASCII_CLASS[b as usize], b as char, 1),
+            Some(&b) if b < 0x80 => (ASCII_CLASS[usize::from(b)], b as char, 1),
             Some(_) => {
                 let c = text[i..].chars().next().unwrap_or(' ');
                 let class = if is_word_char(c) {
-                    1
+                    LETTER
                 } else if is_leet_symbol(c) {
-                    2
+                    LEET
                 } else {
                     0
                 };
@@ -50,7 +50,7 @@ pub(super) fn tokenize(text: &str, tokens: &mut Vec<Token>) {
                 start = Some((i, c));
                 words = 0;
             }
-            words += u32::from(class == 1);
+            words += u32::from(class & WORD != 0);
         } else if let Some((s, first)) = start.take()
             && words > 0
         {
@@ -65,36 +65,35 @@ pub(super) fn tokenize(text: &str, tokens: &mut Vec<Token>) {
     }
 }
 
-/// Byte classes for ASCII text: 0 separator, 1 letter or digit, 2 leet
-/// symbol.
-pub(super) static ASCII_CLASS: [u8; 128] = {
-    let mut class = [0u8; 128];
-    let mut b = 0;
-    while b < 128 {
-        let c = b as u8;
-        class[b] = if c.is_ascii_alphanumeric() {
-            1
-        } else if matches!(c, b'@' | b'$' | b'|') {
-            2
-        } else {
-            0
-        };
-        b += 1;
-    }
-    class
-};
+/// Byte classes for ASCII text, as bits so that a token's classes can be
+/// or-ed together: 0 a separator (and every byte outside ASCII, which the
+/// callers decode instead), else a letter, a digit or a leet symbol.
+pub(super) const LETTER: u8 = 1;
+pub(super) const DIGIT: u8 = 2;
+pub(super) const LEET: u8 = 4;
+/// A letter or digit: what makes a run of symbols a word.
+const WORD: u8 = LETTER | DIGIT;
+pub(super) static ASCII_CLASS: [u8; 256] = byte_table!(|b| if b.is_ascii_alphabetic() {
+    LETTER
+} else if b.is_ascii_digit() {
+    DIGIT
+} else if matches!(b, b'@' | b'$' | b'|') {
+    LEET
+} else {
+    0
+});
 
 fn tokenize_ascii(bytes: &[u8], tokens: &mut Vec<Token>) {
     let n = bytes.len();
     let mut i = 0;
     while i < n {
-        while i < n && ASCII_CLASS[bytes[i] as usize] == 0 {
+        while i < n && ASCII_CLASS[usize::from(bytes[i])] == 0 {
             i += 1;
         }
         let start = i;
         let mut words = 0;
-        while i < n && ASCII_CLASS[bytes[i] as usize] != 0 {
-            words += usize::from(ASCII_CLASS[bytes[i] as usize] == 1);
+        while i < n && ASCII_CLASS[usize::from(bytes[i])] != 0 {
+            words += usize::from(ASCII_CLASS[usize::from(bytes[i])] & WORD != 0);
             i += 1;
         }
         if words > 0 {

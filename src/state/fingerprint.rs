@@ -94,24 +94,14 @@ fn in_link(bytes: &[u8], start: usize, end: usize) -> bool {
 /// a byte that can stand on the far side of such a join.
 const JOINS: u8 = 1;
 const LINKED: u8 = 2;
-static URL_BYTE: [u8; 256] = {
-    let mut class = [0u8; 256];
-    let mut b = 0;
-    while b < 256 {
-        let byte = b as u8;
-        if matches!(
-            byte,
-            b'.' | b'/' | b':' | b'@' | b'?' | b'=' | b'&' | b'#' | b'%' | b'_' | b'~'
-        ) {
-            class[b] |= JOINS;
-        }
-        if byte.is_ascii_alphanumeric() || byte == b'/' {
-            class[b] |= LINKED;
-        }
-        b += 1;
-    }
-    class
-};
+static URL_BYTE: [u8; 256] = byte_table!(|b| {
+    let joins = matches!(
+        b,
+        b'.' | b'/' | b':' | b'@' | b'?' | b'=' | b'&' | b'#' | b'%' | b'_' | b'~'
+    );
+    let linked = b.is_ascii_alphanumeric() || b == b'/';
+    (joins as u8 * JOINS) | (linked as u8 * LINKED)
+});
 
 /// The running MinHash over word trigrams.
 struct Shingles {
