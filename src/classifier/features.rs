@@ -380,8 +380,9 @@ mod tests {
         fn the_byte_table_tokenizer_matches_the_plain_one(
             text in "([a-z0-9]{1,6}|[ .,:/#$!\\-]|[éсß😀—’]){0,40}",
             raw in "\\PC{0,60}",
+            ascii in "[A-Za-z0-9 .,@`:/\\[{\\x10-\\x1f\\-]{0,80}",
         ) {
-            for t in [&text, &raw] {
+            for t in [&text, &raw, &ascii] {
                 let fast: Vec<(&str, bool)> = tokens(t).map(|k| (k.text, k.has_digit)).collect();
                 proptest::prop_assert_eq!(fast, plain_words(t));
             }
