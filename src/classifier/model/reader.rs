@@ -123,20 +123,19 @@ impl<'a> Reader<'a> {
     }
 
     pub fn finite_f32(&mut self, what: &str) -> Result<f32, Error> {
-        let x = f32::from_le_bytes(self.array(what)?);
-        if x.is_finite() {
-            Ok(x)
-        } else {
-            Err(Error::model(format!("corrupt: the {what} is not finite")))
-        }
+        finite(f32::from_le_bytes(self.array(what)?), what)
     }
 
     pub fn finite_f64(&mut self, what: &str) -> Result<f64, Error> {
-        let x = f64::from_le_bytes(self.array(what)?);
-        if x.is_finite() {
-            Ok(x)
-        } else {
-            Err(Error::model(format!("corrupt: the {what} is not finite")))
-        }
+        finite(f64::from_le_bytes(self.array(what)?), what)
+    }
+}
+
+/// `x`, or an error naming `what` when it is infinite or NaN.
+fn finite<T: Copy + Into<f64>>(x: T, what: &str) -> Result<T, Error> {
+    if x.into().is_finite() {
+        Ok(x)
+    } else {
+        Err(Error::model(format!("corrupt: the {what} is not finite")))
     }
 }
