@@ -4,7 +4,7 @@ use std::cell::RefCell;
 use std::sync::Arc;
 
 use crate::Error;
-use crate::classifier::{self, Classifier, Model, Words};
+use crate::classifier::{self, Classifier, Model, WordCache, Words};
 use crate::combine::{self, Weights};
 use crate::features::Evidence;
 use crate::features::link::{Link, LinkExpander, LinkRules, LinkScratch};
@@ -55,6 +55,8 @@ struct Scratch {
     /// The words of the canonical text, for the classifier and the
     /// campaign fingerprint.
     words: Words,
+    /// The classifier's sums for the words this thread scored lately.
+    word_cache: WordCache,
     evidence: Evidence,
     links: LinkScratch,
 }
@@ -154,6 +156,7 @@ impl Filter {
             words,
             evidence,
             links,
+            ..
         } = scratch;
         evidence.clear();
         let text = truncate(msg.text, inner.policy.limits.max_text_bytes);
@@ -288,7 +291,8 @@ impl Filter {
 
         // The trained classifier, on the canonical text.
         if let Some((clf, _)) = &inner.model {
-            let score = clf.score_words(&scratch.canon.text, &scratch.words);
+            let score =
+                clf.score_words(&scratch.canon.text, &scratch.words, &mut scratch.word_cache);
             // No word, no evidence: emoji-only or symbol-only messages are
             // judged by the other families. A zero strength adds no reason.
             if score.features > 0 {

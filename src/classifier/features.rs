@@ -102,24 +102,46 @@ pub(crate) enum Kind {
     Other,
 }
 
+/// What a pass over a text's features does with them.
+pub(crate) trait Sink<'a> {
+    /// One feature: its finished hash, its kind, and the word for unigram
+    /// features (empty otherwise).
+    fn feature(&mut self, hash: u32, kind: Kind, word: &'a str);
+
+    /// The character n-grams of a word without ASCII digits, in order;
+    /// returns how many. A scorer may answer for the whole word at once
+    /// (see `classifier::cache`), so the n-grams come as one call.
+    fn ngrams(&mut self, token: &Token<'a>) -> u32 {
+        each_ngram(token.text, |h| self.feature(h, Kind::Other, ""))
+    }
+}
+
+/// A closure as a [`Sink`].
+struct Each<F>(F);
+
+impl<'a, F: FnMut(u32, Kind, &'a str)> Sink<'a> for Each<F> {
+    fn feature(&mut self, hash: u32, kind: Kind, word: &'a str) {
+        (self.0)(hash, kind, word);
+    }
+}
+
 /// Calls `emit(hash, kind, token)` for every feature of `text` (a canonical,
 /// lowercased text) and returns how many were emitted and how many words
 /// (tokens) were seen: no features when the text has no word. `token` is the word
 /// for unigram features and empty otherwise.
 pub(crate) fn for_each<'a>(text: &'a str, emit: impl FnMut(u32, Kind, &'a str)) -> (u32, u32) {
-    for_each_token(text.len(), tokens(text), emit)
+    for_each_token(text.len(), tokens(text), &mut Each(emit))
 }
 
-/// [`for_each`] over words already found: `len` is the text's length in
-/// bytes.
+/// [`for_each`] over words already found, into a [`Sink`]: `len` is the
+/// text's length in bytes.
 pub(crate) fn for_each_token<'a>(
     len: usize,
     tokens: impl Iterator<Item = Token<'a>>,
-    mut emit: impl FnMut(u32, Kind, &'a str),
+    sink: &mut impl Sink<'a>,
 ) -> (u32, u32) {
     // The mixes leave the low bits poorly spread, and the table index is
-    // the low bits: finish every hash.
-    let mut emit = move |h: u32, kind: Kind, word: &'a str| emit(finish(h), kind, word);
+    // the low bits: every hash is finished before the sink sees it.
     let mut count = 0u32;
     // The previous words, each already mixed with the pair seed: every
     // word is the first of up to four pairs, so it is mixed once, not four
@@ -139,17 +161,21 @@ pub(crate) fn for_each_token<'a>(
         } else {
             Kind::Word
         };
-        emit(token.hash, kind, token.text);
+        sink.feature(finish(token.hash), kind, token.text);
         count += 1;
         for (d, &prev) in window.iter().take(seen.min(OSB_WINDOW)).enumerate() {
-            emit(mix(mix(prev, token.hash), d as u32), Kind::Other, "");
+            sink.feature(
+                finish(mix(mix(prev, token.hash), d as u32)),
+                Kind::Other,
+                "",
+            );
             count += 1;
         }
         window.copy_within(0..OSB_WINDOW - 1, 1);
         window[0] = mix(SEED_OSB, token.hash);
         seen += 1;
         if !token.has_digit {
-            count += ngrams(token.text, &mut emit);
+            count += sink.ngrams(&token);
         }
     }
     // A text without words (emoji, symbols) gives no evidence at all,
@@ -160,31 +186,32 @@ pub(crate) fn for_each_token<'a>(
     // Dense evidence as buckets, each one a feature of its own.
     let buckets = [(1, log2_bucket(len)), (2, log2_bucket(seen))];
     for (which, bucket) in buckets {
-        emit(mix(mix(SEED_DENSE, which), bucket as u32), Kind::Other, "");
+        let hash = finish(mix(mix(SEED_DENSE, which), bucket as u32));
+        sink.feature(hash, Kind::Other, "");
         count += 1;
     }
     (count, seen as u32)
 }
 
-/// Character n-grams of one token with boundary markers; returns how many.
-/// Tokens with ASCII digits never get here (see [`for_each_token`]). Each
-/// n-gram's hash extends the one of the (n-1)-gram at the same start,
-/// so all lengths cost one mix per character and start; the characters are
-/// read once, with the chains that are still growing carried along (no
-/// buffer).
-fn ngrams<'a>(word: &'a str, emit: &mut impl FnMut(u32, Kind, &'a str)) -> u32 {
+/// Calls `emit` with the finished hash of every character n-gram of one
+/// word, with boundary markers; returns how many. Words with ASCII digits
+/// never get here (see [`for_each_token`]). Each n-gram's hash extends the
+/// one of the (n-1)-gram at the same start, so all lengths cost one mix per
+/// character and start; the characters are read once, with the chains
+/// that are still growing carried along (no buffer).
+pub(crate) fn each_ngram(word: &str, mut emit: impl FnMut(u32)) -> u32 {
     let mut chains = Chains::default();
-    let mut count = chains.push(u32::from('<'), emit);
+    let mut count = chains.push(u32::from('<'), &mut emit);
     if word.is_ascii() {
         for &b in word.as_bytes().iter().take(MAX_TOKEN_CHARS) {
-            count += chains.push(u32::from(b), emit);
+            count += chains.push(u32::from(b), &mut emit);
         }
     } else {
         for c in word.chars().take(MAX_TOKEN_CHARS) {
-            count += chains.push(u32::from(c), emit);
+            count += chains.push(u32::from(c), &mut emit);
         }
     }
-    count + chains.push(u32::from('>'), emit)
+    count + chains.push(u32::from('>'), &mut emit)
 }
 
 /// The n-gram hashes still growing: those of the chains that started one,
@@ -202,7 +229,7 @@ impl Chains {
     /// completes (in that order: the order of their starts), and returns
     /// how many.
     #[inline(always)]
-    fn push<'a>(&mut self, c: u32, emit: &mut impl FnMut(u32, Kind, &'a str)) -> u32 {
+    fn push(&mut self, c: u32, emit: &mut impl FnMut(u32)) -> u32 {
         let four = mix(self.three, c);
         self.three = mix(self.two, c);
         self.two = mix(self.one, c);
@@ -210,11 +237,11 @@ impl Chains {
         self.seen += 1;
         let mut count = 0;
         if self.seen >= 4 {
-            emit(four, Kind::Other, "");
+            emit(finish(four));
             count += 1;
         }
         if self.seen >= 3 {
-            emit(self.three, Kind::Other, "");
+            emit(finish(self.three));
             count += 1;
         }
         count

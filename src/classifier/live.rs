@@ -2,8 +2,11 @@
 //! waiting and that feedback updates in place.
 
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
+use std::sync::atomic::{
+    AtomicU32, AtomicU64, Ordering::Acquire, Ordering::Relaxed, Ordering::Release,
+};
 
+use super::cache::{self, WordCache};
 use super::learner::{self, Fitted};
 use super::{ACQUIT_LOG_ODDS, Score, Vector, Words, journal, score_tokens, strength, vectorize};
 
@@ -21,6 +24,10 @@ pub(crate) struct Classifier {
     bits: u32,
     bias: AtomicU32,
     weights: Box<[AtomicU32]>,
+    /// The generation of the weights, for the word caches (see
+    /// [`cache`]): new with every learned or unlearned message, published
+    /// after the weights it stands for.
+    generation: AtomicU64,
     learning: Mutex<Learning>,
     rate: f32,
     l2: f32,
@@ -70,6 +77,7 @@ impl Classifier {
             bits,
             bias: AtomicU32::new(fitted.bias.to_bits()),
             weights,
+            generation: AtomicU64::new(cache::new_generation()),
             learning: Mutex::new(Learning {
                 sq_grad: fitted.sq_grad,
                 ..Learning::default()
@@ -103,12 +111,25 @@ impl Classifier {
     }
 
     /// Scores a canonical text from its words, found by [`Words::fill`],
-    /// without allocating.
-    pub fn score_words<'a>(&self, text: &'a str, words: &'a Words) -> Score<'a> {
+    /// without allocating (but for the cache's first use on a thread).
+    pub fn score_words<'a>(
+        &self,
+        text: &'a str,
+        words: &'a Words,
+        cache: &mut WordCache,
+    ) -> Score<'a> {
+        // Acquire: a generation read here comes with the weights it was
+        // published after.
+        let generation = self.generation.load(Acquire);
         let bias = f32::from_bits(self.bias.load(Relaxed));
-        score_tokens(text.len(), words.tokens(text), self.bits, bias, |j| {
-            f32::from_bits(self.weights[j].load(Relaxed))
-        })
+        score_tokens(
+            text,
+            words.tokens(text),
+            self.bits,
+            bias,
+            |j| f32::from_bits(self.weights[j].load(Relaxed)),
+            Some((cache, generation)),
+        )
     }
 
     /// Moves the weights towards `spam` for this canonical text: AdaGrad
@@ -160,6 +181,7 @@ impl Classifier {
             // The bias stays: feedback is a biased sample of the traffic
             // (mostly mistakes), so it says nothing about the base rate.
         }
+        self.generation.store(cache::new_generation(), Release);
         if let Some(id) = id {
             let deltas = scratch
                 .iter()
@@ -184,6 +206,7 @@ impl Classifier {
             let w = f32::from_bits(slot.load(Relaxed)) - d;
             slot.store(w.to_bits(), Relaxed);
         }
+        self.generation.store(cache::new_generation(), Release);
         true
     }
 }
@@ -191,7 +214,7 @@ impl Classifier {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::classifier::detail;
+    use crate::classifier::{detail, score_with};
 
     fn tiny() -> Classifier {
         let bits = 12;
@@ -209,23 +232,96 @@ mod tests {
         )
     }
 
-    /// A canonical text and its words, as a check finds them.
-    fn words(text: &str) -> Words {
-        let mut words = Words::default();
+    /// A classifier whose weights are all different, so that any feature
+    /// summed twice or left out shows in the score.
+    fn varied(bits: u32) -> Classifier {
+        let size = 1usize << bits;
+        let weights = (0..size)
+            .map(|j| ((j as u32).wrapping_mul(2_654_435_761) >> 8) as f32 / 1e7 - 0.8)
+            .collect();
+        Classifier::from_fitted(
+            bits,
+            Fitted {
+                bias: 0.25,
+                weights,
+                sq_grad: vec![0.0; size],
+            },
+            0.4,
+            1e-5,
+            (1.0, -1.0, 0.0),
+        )
+    }
+
+    /// Scores a canonical text as a check does: from its words, through a
+    /// word cache that lives as long as the test's thread.
+    fn score<'a>(c: &Classifier, text: &'a str, words: &'a mut Words) -> Score<'a> {
+        thread_local! {
+            static CACHE: std::cell::RefCell<WordCache> = Default::default();
+        }
         words.fill(text);
-        words
+        CACHE.with(|cache| c.score_words(text, words, &mut cache.borrow_mut()))
+    }
+
+    fn logit(c: &Classifier, text: &str) -> f32 {
+        score(c, text, &mut Words::default()).logit
+    }
+
+    /// The score without any cache, from the weights as they are now.
+    fn uncached(c: &Classifier, text: &str) -> f32 {
+        let weights: Vec<f32> = c
+            .weights
+            .iter()
+            .map(|w| f32::from_bits(w.load(Relaxed)))
+            .collect();
+        let bias = f32::from_bits(c.bias.load(Relaxed));
+        score_with(text, c.bits, bias, |j| weights[j]).logit
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_word_cache_changes_no_score_by_a_bit(
+            texts in proptest::collection::vec(
+                "((refund|order|you|привет|abcdefghijklmnop|abcdefghijklmnopq|x[a-c]{1,3}|7up|日本)[ ,.!]{1,2}){0,12}",
+                1..12,
+            ),
+        ) {
+            let c = varied(14);
+            // Twice over, so that the second pass is answered from the cache.
+            for text in texts.iter().chain(texts.iter()) {
+                proptest::prop_assert_eq!(logit(&c, text).to_bits(), uncached(&c, text).to_bits());
+            }
+        }
+    }
+
+    #[test]
+    fn a_cached_word_is_not_answered_with_old_or_another_models_weights() {
+        let text = "refund my order please, the order was late";
+        let (a, b) = (varied(12), varied(12));
+        let first = logit(&a, text);
+        assert_eq!(logit(&a, text).to_bits(), first.to_bits());
+        // Another classifier with other weights, on the same thread.
+        b.learn(text, true, None);
+        assert_eq!(logit(&b, text).to_bits(), uncached(&b, text).to_bits());
+        assert_ne!(logit(&b, text), first);
+        // Learning, then unlearning, each start a new generation.
+        a.learn(text, false, Some("m1"));
+        assert_eq!(logit(&a, text).to_bits(), uncached(&a, text).to_bits());
+        assert!(logit(&a, text) < first);
+        assert!(a.unlearn("m1"));
+        assert_eq!(logit(&a, text).to_bits(), uncached(&a, text).to_bits());
+        assert!((logit(&a, text) - first).abs() < 1e-5);
     }
 
     #[test]
     fn learning_moves_the_score_and_names_the_words() {
         let c = tiny();
         let text = "claim your prize";
-        let w = words(text);
-        let before = c.score_words(text, &w).logit;
+        let before = logit(&c, text);
         for _ in 0..3 {
             c.learn(text, true, None);
         }
-        let after = c.score_words(text, &w);
+        let mut words = Words::default();
+        let after = score(&c, text, &mut words);
         assert!(after.logit > before + 2.0, "{before} → {}", after.logit);
         assert!(detail(&after).contains("like spam"), "{}", detail(&after));
         assert!(detail(&after).contains("\"prize\"") || detail(&after).contains("\"claim\""));
@@ -234,23 +330,12 @@ mod tests {
     #[test]
     fn unlearning_restores_the_weights() {
         let c = tiny();
-        let before = c
-            .score_words("claim your prize", &words("claim your prize"))
-            .logit;
-        c.learn("claim your prize", true, Some("m1"));
-        assert!(
-            c.score_words("claim your prize", &words("claim your prize"))
-                .logit
-                > before
-        );
+        let text = "claim your prize";
+        let before = logit(&c, text);
+        c.learn(text, true, Some("m1"));
+        assert!(logit(&c, text) > before);
         assert!(c.unlearn("m1"));
-        assert!(
-            (c.score_words("claim your prize", &words("claim your prize"))
-                .logit
-                - before)
-                .abs()
-                < 1e-5
-        );
+        assert!((logit(&c, text) - before).abs() < 1e-5);
         assert!(!c.unlearn("m1"), "a message is unlearned once");
         assert!(!c.unlearn("never-learned"));
     }
@@ -259,7 +344,7 @@ mod tests {
     fn empty_and_odd_texts_score_finitely() {
         let c = tiny();
         for text in ["", " ", "🙂🙂", &"x".repeat(5000)] {
-            assert!(c.score_words(text, &words(text)).logit.is_finite());
+            assert!(logit(&c, text).is_finite());
         }
     }
 }

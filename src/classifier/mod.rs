@@ -109,6 +109,7 @@
 //! weights before and some after it, which is harmless for a sum of
 //! evidence.
 
+mod cache;
 pub(crate) mod features;
 mod journal;
 pub(crate) mod learner;
@@ -118,6 +119,7 @@ pub(crate) mod train;
 
 use crate::features::CodeInfo;
 
+pub(crate) use cache::WordCache;
 pub(crate) use features::Words;
 pub use learner::{Learner, TrainOptions};
 pub(crate) use live::Classifier;
@@ -197,23 +199,65 @@ pub(crate) fn score_with<'a>(
     bias: f32,
     weight: impl Fn(usize) -> f32,
 ) -> Score<'a> {
-    score_tokens(text.len(), features::tokens(text), bits, bias, weight)
+    score_tokens(text, features::tokens(text), bits, bias, weight, None)
 }
 
-/// [`score_with`] over words already found in a text of `len` bytes.
+/// [`score_with`] over words already found in `text`, with a word cache
+/// and the generation of the weights when there is one. The score is the
+/// same to the bit with and without the cache: a word's n-grams are summed
+/// on their own and then added, whether the sum is kept or not.
 pub(crate) fn score_tokens<'a>(
-    len: usize,
+    text: &'a str,
     tokens: impl Iterator<Item = features::Token<'a>>,
     bits: u32,
     bias: f32,
     weight: impl Fn(usize) -> f32,
+    cache: Option<(&mut WordCache, u64)>,
 ) -> Score<'a> {
-    let mask = (1u32 << bits) - 1;
-    let mut sum = 0.0f32;
-    let mut top: [(&'a str, f32); 2] = [("", 0.0); 2];
-    let (n, words) = features::for_each_token(len, tokens, |h, kind, word| {
-        let w = weight((h & mask) as usize);
-        sum += w;
+    let mut scorer = Scorer {
+        text,
+        mask: (1u32 << bits) - 1,
+        weight,
+        sum: 0.0,
+        top: [("", 0.0); 2],
+        cache,
+    };
+    let (n, words) = features::for_each_token(text.len(), tokens, &mut scorer);
+    let evidence = scorer.sum * scale(n, words);
+    let evidence = if evidence.is_finite() { evidence } else { 0.0 };
+    let logit = bias + evidence;
+    Score {
+        logit: if logit.is_finite() { logit } else { 0.0 },
+        evidence,
+        top: scorer.top,
+        features: n,
+    }
+}
+
+/// Sums the weights of a text's features and keeps the two words that
+/// spoke most for spam.
+struct Scorer<'a, 'c, W> {
+    text: &'a str,
+    mask: u32,
+    weight: W,
+    sum: f32,
+    top: [(&'a str, f32); 2],
+    cache: Option<(&'c mut WordCache, u64)>,
+}
+
+impl<W: Fn(usize) -> f32> Scorer<'_, '_, W> {
+    #[inline]
+    fn weight(&self, hash: u32) -> f32 {
+        (self.weight)((hash & self.mask) as usize)
+    }
+}
+
+impl<'a, W: Fn(usize) -> f32> features::Sink<'a> for Scorer<'a, '_, W> {
+    #[inline]
+    fn feature(&mut self, hash: u32, kind: features::Kind, word: &'a str) {
+        let w = self.weight(hash);
+        self.sum += w;
+        let top = &mut self.top;
         if kind == features::Kind::Word && w > top[1].1 && word != top[0].0 {
             if w > top[0].1 {
                 top[1] = top[0];
@@ -222,15 +266,27 @@ pub(crate) fn score_tokens<'a>(
                 top[1] = (word, w);
             }
         }
-    });
-    let evidence = sum * scale(n, words);
-    let evidence = if evidence.is_finite() { evidence } else { 0.0 };
-    let logit = bias + evidence;
-    Score {
-        logit: if logit.is_finite() { logit } else { 0.0 },
-        evidence,
-        top,
-        features: n,
+    }
+
+    #[inline]
+    fn ngrams(&mut self, token: &features::Token<'a>) -> u32 {
+        let slot = match &self.cache {
+            Some((cache, generation)) => {
+                WordCache::slot(self.text, token).map(|slot| (slot, cache.get(slot, *generation)))
+            }
+            None => None,
+        };
+        if let Some((_, Some((sum, count)))) = slot {
+            self.sum += sum;
+            return count;
+        }
+        let mut sum = 0.0f32;
+        let count = features::each_ngram(token.text, |h| sum += self.weight(h));
+        self.sum += sum;
+        if let (Some((slot, None)), Some((cache, generation))) = (slot, &mut self.cache) {
+            cache.put(slot, *generation, sum, count);
+        }
+        count
     }
 }
 
