@@ -7,7 +7,7 @@
 //! 1.5: two clear phrases of one family count more than one, but a message
 //! cannot pile up a family's weight by repeating itself.
 
-use aho_corasick::automaton::Automaton;
+use aho_corasick::automaton::{Automaton, StateID};
 use aho_corasick::dfa::DFA;
 use aho_corasick::{Anchored, MatchKind};
 
@@ -81,6 +81,9 @@ const MAX_DISTINCT: usize = 32;
 #[derive(Debug, Clone)]
 pub(crate) struct PhraseRules {
     automaton: DFA,
+    /// The longest key, in bytes: how far back a second lane of the walk
+    /// starts (see [`for_each_match`]).
+    longest_key: usize,
     phrases: Vec<Phrase>,
 }
 
@@ -140,7 +143,11 @@ impl PhraseRules {
             .prefilter(false)
             .build(&keys)
             .map_err(|e| Error::policy(Some("extra_phrases".into()), e.to_string()))?;
-        Ok(PhraseRules { automaton, phrases })
+        Ok(PhraseRules {
+            longest_key: keys.iter().map(String::len).max().unwrap_or(0),
+            automaton,
+            phrases,
+        })
     }
 
     /// Finds every phrase in `canon.phrase` and sums them per family.
@@ -148,7 +155,7 @@ impl PhraseRules {
         let mut tally = Tally::default();
         let mut seen = [u32::MAX; MAX_DISTINCT];
         let mut n_seen = 0;
-        for_each_match(&self.automaton, &canon.phrase, |id| {
+        for_each_match(&self.automaton, self.longest_key, &canon.phrase, |id| {
             // Variants of one phrase ("your" / "ur") and repeats count once.
             let phrase = &self.phrases[id as usize];
             if seen[..n_seen]
@@ -188,25 +195,100 @@ impl PhraseRules {
 /// DFA's match order), until `f` returns `false`. The DFA is walked here
 /// rather than through the generic overlapping iterator, whose per-byte
 /// bookkeeping cost more than the transitions.
-fn for_each_match(dfa: &DFA, text: &str, mut f: impl FnMut(u32) -> bool) {
-    let Ok(mut sid) = dfa.start_state(Anchored::No) else {
+///
+/// Each transition waits for the one before it, so a long text is walked
+/// in two lanes side by side, the second from the middle: the processor
+/// overlaps the two chains of loads. The second lane starts `longest_key`
+/// bytes early, and from there on its state is the one a single walk would
+/// be in (an Aho-Corasick state is the longest suffix of the text read that
+/// begins a key, never longer than a key), so it reports exactly the
+/// matches that end in the second half, held back until the first half's
+/// are reported.
+fn for_each_match(dfa: &DFA, longest_key: usize, text: &str, mut f: impl FnMut(u32) -> bool) {
+    let Ok(start) = dfa.start_state(Anchored::No) else {
         return;
     };
-    for &b in text.as_bytes() {
-        sid = dfa.next_state(Anchored::No, sid, b);
+    let bytes = text.as_bytes();
+    let overlap = longest_key.saturating_sub(1);
+    // Below this, the second lane's lead-in costs more than it saves.
+    if bytes.len() < 2 * overlap + LANE_MIN_BYTES {
+        walk(dfa, start, bytes, 0, &mut f);
+        return;
+    }
+    let mid = (bytes.len() + overlap) / 2;
+    let (first, second) = (&bytes[..mid], &bytes[mid - overlap..]);
+    let mut held = [0u32; HELD_MATCHES];
+    let mut n_held = 0;
+    let mut second_done = true;
+    let (mut a, mut b) = (start, start);
+    let steps = first.len().min(second.len());
+    for i in 0..steps {
+        a = dfa.next_state(Anchored::No, a, first[i]);
+        b = dfa.next_state(Anchored::No, b, second[i]);
+        if dfa.is_special(a) && (dfa.is_dead(a) || !report(dfa, a, &mut f)) {
+            return;
+        }
+        if dfa.is_special(b) && i >= overlap && second_done {
+            second_done = !dfa.is_dead(b)
+                && (0..dfa.match_len(b)).all(|k| {
+                    let Some(slot) = held.get_mut(n_held) else {
+                        return false;
+                    };
+                    *slot = dfa.match_pattern(b, k).as_u32();
+                    n_held += 1;
+                    true
+                });
+        }
+    }
+    if !walk(dfa, a, &first[steps..], 0, &mut f) {
+        return;
+    }
+    if !second_done {
+        // Too many matches to hold (or a dead end): the second half again,
+        // one lane, from where the second lane started.
+        walk(dfa, start, second, overlap, &mut f);
+        return;
+    }
+    for &id in &held[..n_held] {
+        if !f(id) {
+            return;
+        }
+    }
+    walk(dfa, b, &second[steps..], 0, &mut f);
+}
+
+/// Texts this much longer than two lead-ins are walked in two lanes.
+const LANE_MIN_BYTES: usize = 32;
+/// Matches of the second lane held back; a text with more is walked again.
+const HELD_MATCHES: usize = 32;
+
+/// Walks `bytes` from state `sid`, calling `f` for the matches that end at
+/// or after byte `from`; false when `f` asked to stop or the walk died.
+fn walk(
+    dfa: &DFA,
+    mut sid: StateID,
+    bytes: &[u8],
+    from: usize,
+    f: &mut impl FnMut(u32) -> bool,
+) -> bool {
+    for (i, &byte) in bytes.iter().enumerate() {
+        sid = dfa.next_state(Anchored::No, sid, byte);
         if dfa.is_special(sid) {
             if dfa.is_dead(sid) {
-                return;
+                return false;
             }
-            if dfa.is_match(sid) {
-                for i in 0..dfa.match_len(sid) {
-                    if !f(dfa.match_pattern(sid, i).as_u32()) {
-                        return;
-                    }
-                }
+            if i >= from && !report(dfa, sid, f) {
+                return false;
             }
         }
     }
+    true
+}
+
+/// Calls `f` with each match of state `sid`; false when `f` asked to stop.
+#[inline]
+fn report(dfa: &DFA, sid: StateID, f: &mut impl FnMut(u32) -> bool) -> bool {
+    (0..dfa.match_len(sid)).all(|i| f(dfa.match_pattern(sid, i).as_u32()))
 }
 
 fn built_in_error(line: usize, message: String) -> Error {
@@ -272,19 +354,73 @@ mod tests {
                 .find_overlapping_iter(text)
                 .map(|m| m.pattern().as_u32())
                 .collect();
+            let longest = keys.iter().map(|k| k.len()).max().unwrap();
             let mut got = Vec::new();
-            for_each_match(&dfa, text, |id| {
+            for_each_match(&dfa, longest, text, |id| {
                 got.push(id);
                 true
             });
             assert_eq!(got, want, "{text:?}");
             let mut first = Vec::new();
-            for_each_match(&dfa, text, |id| {
+            for_each_match(&dfa, longest, text, |id| {
                 first.push(id);
                 false
             });
             assert_eq!(first, want.iter().copied().take(1).collect::<Vec<_>>());
         }
+    }
+
+    proptest::proptest! {
+        /// Two lanes find what one walk finds, in the same order, and stop
+        /// where it stops: texts of built-in phrases (the longest ones
+        /// too, across the middle) between filler words.
+        #[test]
+        fn two_lanes_find_what_one_walk_finds(
+            parts in proptest::collection::vec((0usize..1000, "[a-z]{0,7}"), 0..24),
+            stop_after in 0usize..40,
+        ) {
+            let rules = PhraseRules::build(&[]).unwrap();
+            let mut text = String::from(" ");
+            for (pick, filler) in &parts {
+                let phrase = &rules.phrases[pick % rules.phrases.len()];
+                text.push_str(phrase_key(&phrase.text).trim_start());
+                text.push_str(filler);
+                text.push(' ');
+            }
+            let run = |longest: usize, limit: usize| {
+                let mut got = Vec::new();
+                for_each_match(&rules.automaton, longest, &text, |id| {
+                    got.push(id);
+                    got.len() < limit
+                });
+                got
+            };
+            // A longest key as long as the text forces a single lane.
+            let one_lane = run(text.len(), usize::MAX);
+            proptest::prop_assert_eq!(run(rules.longest_key, usize::MAX), one_lane.clone());
+            proptest::prop_assert_eq!(
+                run(rules.longest_key, stop_after),
+                one_lane.iter().copied().take(stop_after.max(1)).collect::<Vec<_>>()
+            );
+        }
+    }
+
+    #[test]
+    fn a_text_with_more_matches_than_are_held_is_walked_again() {
+        let rules = PhraseRules::build(&[]).unwrap();
+        let text = format!(" {} ", ["free gift"; 100].join(" "));
+        let mut two = Vec::new();
+        for_each_match(&rules.automaton, rules.longest_key, &text, |id| {
+            two.push(id);
+            true
+        });
+        let mut one = Vec::new();
+        for_each_match(&rules.automaton, text.len(), &text, |id| {
+            one.push(id);
+            true
+        });
+        assert!(one.len() > 2 * HELD_MATCHES, "{}", one.len());
+        assert_eq!(two, one);
     }
 
     fn found(rules: &PhraseRules, raw: &str) -> Vec<(&'static str, String)> {
