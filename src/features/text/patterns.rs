@@ -121,30 +121,29 @@ const DOLLAR: u8 = 2;
 /// A lead byte of `€` (0xE2) or `£` (0xC2).
 const CURRENCY_LEAD: u8 = 4;
 
-fn mark(b: u8) -> u8 {
-    (u8::from(b == b'@') * AT)
-        | (u8::from(b == b'$') * DOLLAR)
-        | (u8::from(b == 0xC2 || b == 0xE2) * CURRENCY_LEAD)
-}
-
 /// The number of ASCII digits in `bytes`, and which trigger bytes occur.
-/// Fixed 16-byte lanes let the compiler vectorise the loop.
+/// Flat loops of byte-wide sums and ors, which the compiler vectorises 16
+/// bytes at a time: written in fixed 16-byte lanes, it vectorised across
+/// the lanes instead, two bytes at a time, and took 14 instructions a byte
+/// (7% of the instructions of a check of a DM of 150 bytes or more; now
+/// about 2 a byte).
 fn trigger_bytes(bytes: &[u8]) -> (usize, u8) {
-    let (mut digits, mut marks) = (0usize, 0u8);
-    let mut chunks = bytes.chunks_exact(16);
-    for chunk in &mut chunks {
-        let (mut d, mut m) = ([0u8; 16], [0u8; 16]);
-        for k in 0..16 {
-            d[k] = u8::from(chunk[k].is_ascii_digit());
-            m[k] = mark(chunk[k]);
+    let mut digits = 0usize;
+    let (mut at, mut dollar, mut lead) = (false, false, false);
+    // Byte-wide counts, so that a vector adds 16 at once; 255 bytes at most
+    // per count.
+    for block in bytes.chunks(255) {
+        let mut d = 0u8;
+        for &b in block {
+            d += u8::from(b.wrapping_sub(b'0') < 10);
+            at |= b == b'@';
+            dollar |= b == b'$';
+            lead |= b == 0xC2 || b == 0xE2;
         }
-        digits += usize::from(d.iter().sum::<u8>());
-        marks |= m.iter().fold(0, |a, &x| a | x);
+        digits += usize::from(d);
     }
-    for &b in chunks.remainder() {
-        digits += usize::from(b.is_ascii_digit());
-        marks |= mark(b);
-    }
+    let marks =
+        (u8::from(at) * AT) | (u8::from(dollar) * DOLLAR) | (u8::from(lead) * CURRENCY_LEAD);
     (digits, marks)
 }
 
@@ -279,14 +278,22 @@ mod tests {
             }
         }
         assert!(!has_long_token(b"", 26));
-        // Trigger bytes against their plain definition, across lane edges.
-        let text = "a1@b$ 22 £ c€ 9".repeat(5);
+        // Trigger bytes against their plain definition, across vector
+        // edges and the byte-wide counts' blocks of 255.
+        let mark = |b: u8| match b {
+            b'@' => AT,
+            b'$' => DOLLAR,
+            0xC2 | 0xE2 => CURRENCY_LEAD,
+            _ => 0,
+        };
+        let text = "a1@b$ 22 £ c€ 9".repeat(40);
         for end in 0..text.len() {
             let b = &text.as_bytes()[..end];
             let digits = b.iter().filter(|b| b.is_ascii_digit()).count();
             let marks = b.iter().fold(0, |a, &x| a | mark(x));
             assert_eq!(trigger_bytes(b), (digits, marks), "{end}");
         }
+        assert_eq!(trigger_bytes(&[b'7'; 600]), (600, 0));
         assert!(has_long_token(&[b'a'; 26], 26));
         assert!(!has_long_token(&[b'a'; 25], 26));
     }
