@@ -95,7 +95,7 @@
 //!
 //! Scoring allocates nothing (but each thread's word cache, once): on the
 //! simulated stream of 1M DMs the classifier is about 0.7 µs of a check's
-//! 2.25 µs (`examples/throughput.rs` with and without `--without-model`).
+//! 2.2 µs (`examples/throughput.rs` with and without `--without-model`).
 //! The time goes to hashing and summing a couple of hundred features per
 //! DM, not to missing the 4 MB table: a model with a 2^16 table (256 KB,
 //! which stays in the L2 cache) measured no faster. Character n-grams are
