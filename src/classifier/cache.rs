@@ -3,8 +3,8 @@
 //! "the", "order", "refund"), so their summed weight is kept per word
 //! instead of hashed and looked up again.
 //!
-//! On the simulated stream, 82% of words are answered here and three
-//! quarters of the n-gram lookups are saved. An entry holds the word's
+//! On the simulated stream, 82% of the words with n-grams are answered
+//! here and three quarters of the n-gram lookups are saved. An entry holds the word's
 //! bytes (words of up to [`KEY_BYTES`] bytes; longer ones are scored
 //! directly), so a hit is exact, never a hash collision. It also holds the
 //! generation of the weights it was summed from: every classifier starts a
@@ -19,6 +19,9 @@ use super::features::Token;
 /// Entries per thread: 2,048 entries of 32 bytes, 64 KB, stay in the L2
 /// cache.
 const ENTRIES: usize = 2048;
+/// A word hash's top bits pick its entry.
+const INDEX_SHIFT: u32 = u32::BITS - ENTRIES.trailing_zeros();
+const _: () = assert!(ENTRIES.is_power_of_two());
 /// The longest word kept, in bytes.
 const KEY_BYTES: usize = 16;
 
@@ -50,21 +53,43 @@ pub(crate) struct WordCache {
 
 /// A word's place in the cache and its bytes as the key.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Slot {
+struct Slot {
     index: usize,
     key: [u64; 2],
 }
 
 impl WordCache {
+    /// The n-gram sum and count of `token` of `text` under weights of
+    /// `generation`: kept from an earlier call, or from `sum`, which is then
+    /// kept if the word is short enough.
+    #[inline]
+    pub fn sum(
+        &mut self,
+        text: &str,
+        token: &Token<'_>,
+        generation: u64,
+        sum: impl FnOnce() -> (f32, u32),
+    ) -> (f32, u32) {
+        let Some(slot) = Self::slot(text, token) else {
+            return sum();
+        };
+        if let Some(kept) = self.get(slot, generation) {
+            return kept;
+        }
+        let (total, count) = sum();
+        self.put(slot, generation, total, count);
+        (total, count)
+    }
+
     /// Where `token` of `text` is kept, if it is short enough to keep.
     #[inline]
-    pub fn slot(text: &str, token: &Token<'_>) -> Option<Slot> {
+    fn slot(text: &str, token: &Token<'_>) -> Option<Slot> {
         let len = token.text.len();
         if len > KEY_BYTES {
             return None;
         }
         Some(Slot {
-            index: (token.hash.wrapping_mul(0x9e37_79b9) >> 21) as usize % ENTRIES,
+            index: (token.hash.wrapping_mul(0x9e37_79b9) >> INDEX_SHIFT) as usize,
             key: key(text.as_bytes(), token.start, len),
         })
     }
@@ -72,13 +97,13 @@ impl WordCache {
     /// The n-gram sum and count kept for this slot's word under weights of
     /// `generation`.
     #[inline]
-    pub fn get(&self, slot: Slot, generation: u64) -> Option<(f32, u32)> {
+    fn get(&self, slot: Slot, generation: u64) -> Option<(f32, u32)> {
         let e = self.entries.get(slot.index)?;
         (e.generation == generation && e.key == slot.key).then_some((e.sum, e.count))
     }
 
     /// Keeps a word's n-gram sum and count.
-    pub fn put(&mut self, slot: Slot, generation: u64, sum: f32, count: u32) {
+    fn put(&mut self, slot: Slot, generation: u64, sum: f32, count: u32) {
         if self.entries.is_empty() {
             self.entries = vec![Entry::default(); ENTRIES];
         }

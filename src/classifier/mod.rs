@@ -274,22 +274,17 @@ impl<'a, W: Fn(usize) -> f32> features::Sink<'a> for Scorer<'a, '_, W> {
 
     #[inline]
     fn ngrams(&mut self, token: &features::Token<'a>) -> u32 {
-        let slot = match &self.cache {
-            Some((cache, generation)) => {
-                WordCache::slot(self.text, token).map(|slot| (slot, cache.get(slot, *generation)))
-            }
-            None => None,
+        let (weight, mask) = (&self.weight, self.mask);
+        let sum_ngrams = || {
+            let mut sum = 0.0f32;
+            let count = features::each_ngram(token.text, |h| sum += weight((h & mask) as usize));
+            (sum, count)
         };
-        if let Some((_, Some((sum, count)))) = slot {
-            self.sum += sum;
-            return count;
-        }
-        let mut sum = 0.0f32;
-        let count = features::each_ngram(token.text, |h| sum += self.weight(h));
+        let (sum, count) = match &mut self.cache {
+            Some((cache, generation)) => cache.sum(self.text, token, *generation, sum_ngrams),
+            None => sum_ngrams(),
+        };
         self.sum += sum;
-        if let (Some((slot, None)), Some((cache, generation))) = (slot, &mut self.cache) {
-            cache.put(slot, *generation, sum, count);
-        }
         count
     }
 }
