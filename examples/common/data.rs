@@ -1,6 +1,6 @@
 //! Labelled data files for the example tools: TSV (`label<TAB>text`) or
 //! JSON lines with `label` and `text` (and optionally `id`, `ts`, `sender`,
-//! `recipient`, `sender_profile`, `scenario`).
+//! `recipient`, `sender_profile`, `scenario`, `direction`).
 
 use std::io::BufRead;
 
@@ -26,6 +26,12 @@ pub struct Record {
     #[serde(default)]
     #[allow(dead_code)]
     pub scenario: Option<String>,
+    /// `outgoing` for a brand's own DM (`sender` the brand, `recipient` the
+    /// person), as `simulate` writes them: to be recorded with
+    /// `Filter::observe_outgoing`, not scored or counted as ham or spam.
+    #[serde(default)]
+    #[allow(dead_code)]
+    pub direction: Option<String>,
 }
 
 impl Record {
@@ -93,6 +99,7 @@ fn parse(line: &str) -> Result<(Record, Label), String> {
             recipient: None,
             sender_profile: None,
             scenario: None,
+            direction: None,
         }
     };
     let label: Label = record

@@ -24,7 +24,15 @@
 //! - `slow_drip`: one bot, a new spam text every twenty minutes (spam);
 //! - `single_shot`: one account, one spam text, one brand (spam);
 //! - `hijacked`: an established account suddenly sending one spam link to
-//!   many brands (spam).
+//!   many brands (spam);
+//! - `conversation`: a customer writes to a brand, the brand replies (a line
+//!   with `"direction": "outgoing"`, sender the brand, recipient the
+//!   customer), and the customer answers with two to six more DMs within
+//!   minutes: order and phone numbers, amounts, complaints, links to the
+//!   brand's own shop (ham; the wording is built in, like the surge's).
+//!
+//! Outgoing lines are the brand's own DMs: `--check` does not score or
+//! count them.
 //!
 //! Spam texts come from the TSV's spam rows, ham texts from its ham rows.
 //! The same flags and seed always give the same stream. With `--check`, the
@@ -32,8 +40,8 @@
 //! scenario are printed to stderr; `--assert` then exits with status 1 when
 //! a stream target is missed (campaign spam, i.e. fan-out, swarm and
 //! hijacked, at least 99% flagged from the 4th message of each campaign on;
-//! no support-surge or upset-customer message flagged; at most 0.3% of ham
-//! flagged), and with status 0, saying "skipped", when the input file does
+//! no support-surge, upset-customer or conversation message flagged; at
+//! most 0.3% of ham flagged), and with status 0, saying "skipped", when the input file does
 //! not exist, so that CI without the corpora passes.
 
 use std::collections::BTreeMap;
@@ -67,6 +75,7 @@ struct Args {
     single_shots: u64,
     hijacked: u64,
     hijacked_size: u64,
+    conversations: u64,
     check: bool,
     assert: bool,
 }
@@ -74,7 +83,7 @@ struct Args {
 const USAGE: &str = "usage: simulate --input FILE.tsv [--seed N] [--start-ms MS] [--hours H] \
 [--brands N] [--followers N] [--upset N] [--surges N] [--surge-size N] [--fanout-bots N] \
 [--fanout-size N] [--swarms N] [--swarm-size N] [--drips N] [--drip-texts N] \
-[--single-shots N] [--hijacked N] [--hijacked-size N] [--check] [--assert]";
+[--single-shots N] [--hijacked N] [--hijacked-size N] [--conversations N] [--check] [--assert]";
 
 fn parse_args() -> Result<Args, String> {
     let mut a = Args {
@@ -96,6 +105,7 @@ fn parse_args() -> Result<Args, String> {
         single_shots: 60,
         hijacked: 3,
         hijacked_size: 25,
+        conversations: 80,
         check: false,
         assert: false,
     };
@@ -140,6 +150,7 @@ fn parse_args() -> Result<Args, String> {
             "--single-shots" => a.single_shots = u,
             "--hijacked" => a.hijacked = u,
             "--hijacked-size" => a.hijacked_size = u,
+            "--conversations" => a.conversations = u,
             _ => return Err(format!("unknown flag {flag}\n{USAGE}")),
         }
     }
@@ -190,6 +201,9 @@ fn check(stream: &[Dm]) -> Vec<String> {
     let mut by: BTreeMap<&str, Tally> = BTreeMap::new();
     let mut labels: BTreeMap<&str, Tally> = BTreeMap::new();
     for dm in stream {
+        if dm.is_outgoing() {
+            continue;
+        }
         let msg = Message::new(&dm.text)
             .with_timestamp_ms(dm.ts)
             .with_sender(&dm.sender)
@@ -241,7 +255,7 @@ fn check(stream: &[Dm]) -> Vec<String> {
             ));
         }
     }
-    for name in ["support_surge", "upset_customer"] {
+    for name in ["support_surge", "upset_customer", "conversation"] {
         if let Some(t) = by.get(name)
             && t.flagged > 0
         {

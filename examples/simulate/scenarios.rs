@@ -42,6 +42,17 @@ pub(crate) struct Dm {
     pub(crate) scenario: &'static str,
     pub(crate) campaign: String,
     pub(crate) sender_profile: SenderProfile,
+    /// `outgoing` for a brand's own DM (sender the brand, recipient the
+    /// person), which is recorded rather than scored; absent for the DMs a
+    /// brand receives.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) direction: Option<&'static str>,
+}
+
+impl Dm {
+    pub(crate) fn is_outgoing(&self) -> bool {
+        self.direction == Some("outgoing")
+    }
 }
 
 /// Who sends, in which scenario and campaign (scenario instance).
@@ -144,6 +155,7 @@ impl<'a> Sim<'a> {
         self.drips();
         self.single_shots();
         self.hijacked();
+        self.conversations();
         let mut out = self.out;
         out.sort_by_key(|d| d.ts);
         for (i, dm) in out.iter_mut().enumerate() {
@@ -163,7 +175,7 @@ impl<'a> Sim<'a> {
     fn push(&mut self, who: &Who, ts: i64, recipient: String, text: String) {
         let spam = !matches!(
             who.scenario,
-            "follower" | "upset_customer" | "support_surge"
+            "follower" | "upset_customer" | "support_surge" | "conversation"
         );
         self.out.push(Dm {
             id: String::new(),
@@ -175,6 +187,24 @@ impl<'a> Sim<'a> {
             scenario: who.scenario,
             campaign: who.campaign.clone(),
             sender_profile: who.profile,
+            direction: None,
+        });
+    }
+
+    /// The brand's own DM to `to`: part of the conversation's record, not
+    /// something the brand receives.
+    fn push_outgoing(&mut self, who: &Who, ts: i64, brand: &str, text: String) {
+        self.out.push(Dm {
+            id: String::new(),
+            ts,
+            sender: brand.to_string(),
+            recipient: who.sender.clone(),
+            text,
+            label: "ham",
+            scenario: who.scenario,
+            campaign: who.campaign.clone(),
+            sender_profile: BRAND_PROFILE,
+            direction: Some("outgoing"),
         });
     }
 
@@ -364,6 +394,103 @@ impl<'a> Sim<'a> {
                 );
                 self.push(&who, ts, to, text);
                 ts += self.rng.range(5_000, 40_000) as i64;
+            }
+        }
+    }
+}
+
+/// A brand's own account, as the sender of its replies.
+const BRAND_PROFILE: SenderProfile = SenderProfile {
+    account_age_days: Some(3650),
+    followers: Some(250_000),
+    following: Some(400),
+    verified: true,
+    recipient_follows_sender: false,
+};
+
+/// What customers who talk to a brand write. Built in, like the support
+/// surge's complaints: the scenario is defined by what a customer says to a
+/// brand (order and phone numbers, amounts, the brand's own links), which no
+/// SMS corpus has. `{o}` is the order number, `{a}` an amount, `{p}` a
+/// phone number, `{d}` a small count of days.
+const OPENERS: [&str; 8] = [
+    "hi, my order #{o} still hasn't arrived, it's been {d} days",
+    "I was charged ${a} twice for order {o}, please refund one of them",
+    "the jacket I got from https://shop.brand.example/p/{o} arrived with a broken zip",
+    "can someone call me back on {p}? it's about order {o}",
+    "WHY HAS NOBODY REPLIED?? ORDER {o} IS {d} DAYS LATE",
+    "hello, I returned order {o} {d} days ago and still no refund of ${a}",
+    "your checkout at shop.brand.example keeps failing, I tried 3 cards 😤",
+    "@brand_support hi, wrong item in my parcel, order {o}",
+];
+
+const REPLIES: [&str; 5] = [
+    "Hi, sorry about that! Could you send us your order number and the phone number on the account?",
+    "Thanks for reaching out. Can you share the order number so we can look into it?",
+    "Sorry to hear this, we'd like to help. What's the e-mail address on your order?",
+    "Hi there, we're checking with the warehouse now. Can you confirm the delivery address and a contact number?",
+    "Thanks, we've found your order. Could you tell us the amount you were charged?",
+];
+
+const FOLLOW_UPS: [&str; 16] = [
+    "order number is {o}",
+    "it's #{o}, placed {d} days ago",
+    "my phone is {p}",
+    "I paid ${a} by card",
+    "here's the link https://shop.brand.example/orders/{o}",
+    "tracking says delivered but nothing here, neighbours don't have it either",
+    "thanks for getting back to me",
+    "still waiting on the refund of ${a}",
+    "this is really frustrating, I needed it for the weekend",
+    "brand.example/help/returns says 14 days but it's been {d} days",
+    "the box was crushed 📦😡 sent you a photo",
+    "can you just send a replacement? same size, M",
+    "ok thank you 🙏",
+    "it's {o}. it's {o}. it's {o}",
+    "call me on {p} if that's easier, I'm home all day",
+    "I was charged ${a} and the order total was less, why??",
+];
+
+fn fill(template: &str, rng: &mut Rng, order: u64) -> String {
+    let amount = format!("{}.{:02}", rng.range(9, 480), rng.below(100));
+    let phone = match rng.below(3) {
+        0 => format!("+44 7700 900{:03}", rng.below(1000)),
+        1 => format!("07700 900{:03}", rng.below(1000)),
+        _ => format!("(555) 01{:02}-{:04}", rng.below(100), rng.below(10_000)),
+    };
+    template
+        .replace("{o}", &order.to_string())
+        .replace("{a}", &amount)
+        .replace("{p}", &phone)
+        .replace("{d}", &rng.range(3, 21).to_string())
+}
+
+impl Sim<'_> {
+    /// A customer writes, the brand replies, and the customer answers with
+    /// two to six more DMs within minutes of the reply.
+    fn conversations(&mut self) {
+        for c in 0..self.a.conversations {
+            let profile = self.profile(0.15);
+            let brand = self.brand();
+            let order = self.rng.range(100_000, 999_999);
+            let who = Who::new(
+                "conversation",
+                format!("conv{c}"),
+                format!("talk{c}"),
+                profile,
+            );
+            let mut ts = self.when();
+            let opener = OPENERS[self.rng.below(OPENERS.len() as u64) as usize];
+            let text = fill(opener, &mut self.rng, order);
+            self.push(&who, ts, brand.clone(), text);
+            ts += self.rng.range(2 * MIN as u64, 40 * MIN as u64) as i64;
+            let reply = REPLIES[self.rng.below(REPLIES.len() as u64) as usize];
+            self.push_outgoing(&who, ts, &brand, reply.to_string());
+            for _ in 0..self.rng.range(2, 6) {
+                ts += self.rng.range(20_000, 3 * MIN as u64) as i64;
+                let follow_up = FOLLOW_UPS[self.rng.below(FOLLOW_UPS.len() as u64) as usize];
+                let text = fill(follow_up, &mut self.rng, order);
+                self.push(&who, ts, brand.clone(), text);
             }
         }
     }

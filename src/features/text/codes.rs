@@ -75,6 +75,11 @@ pub(crate) const CODES: &[CodeInfo] = &[
         summary: "a phrase of romance scams",
     },
     CodeInfo {
+        code: "TEXT_PHRASE_COLLAB",
+        default_weight: 3.5,
+        summary: "a phrase of fake brand deals (\"brand ambassador, free products, pay shipping\")",
+    },
+    CodeInfo {
         code: "TEXT_PHRASE_URGENCY",
         default_weight: 1.2,
         summary: "pressure to act fast (\"limited time\", \"before midnight\")",
