@@ -47,6 +47,15 @@ fn follow_redirects(short: &str) -> Option<String> {
 }
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
+    const USAGE: &str = "usage: expand_links (no arguments: checks two DMs with short links, before and \
+after a background thread expands them)";
+    if let Some(arg) = std::env::args().nth(1) {
+        if arg == "-h" || arg == "--help" {
+            println!("{USAGE}");
+            return Ok(());
+        }
+        return Err(format!("unexpected argument {arg:?}\n{USAGE}").into());
+    }
     let policy = Policy::from_toml_str("[links]\nown_domains = [\"brand.example\"]")?;
     let filter = Filter::new(policy)?;
     let cache = Arc::new(ExpansionCache::default());

@@ -6,13 +6,18 @@
 //! ```
 //!
 //! The built-in model scores the text unless `--model` names a model file
-//! (written by the `train` example). Reads FILE, or standard input when FILE is absent or `-`. Each input line
-//! is an object with a `text` and optionally `id`, `ts` (event time, ms),
-//! `sender`, `recipient` and `sender_profile`; other fields are ignored.
-//! Each output line is `{"id", "score", "action", "reasons"}`, or
-//! `{"line", "error"}` for a line that could not be scored. Exit status: 0
-//! when every line was scored, 2 when any was rejected, 1 when the run could
-//! not start (bad policy, unreadable file).
+//! (written by the `train` example). Reads FILE, or standard input when
+//! FILE is absent or `-`. Each input line is an object with a `text` and
+//! optionally `id`, `ts` (event time, ms), `sender`, `recipient` and
+//! `sender_profile`; other fields are ignored. Each output line is
+//! `{"id", "score", "action", "reasons"}`, or `{"line", "error"}` for a
+//! line that could not be scored. Exit status: 0 when every line was
+//! scored, 2 when any was rejected, 1 when the run could not start (bad
+//! policy, unreadable file).
+//!
+//! Every line read is answered before `score` waits for more input, so a
+//! service can drive it through a pipe one DM at a time; output is written
+//! in large blocks only while more input is already at hand.
 
 use std::borrow::Cow;
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
@@ -54,13 +59,26 @@ struct Rejected<'a> {
     error: &'a str,
 }
 
+const USAGE: &str = "usage: score [--policy FILE] [--model FILE] [FILE]
+
+Scores a JSON-lines stream of DMs (FILE, or standard input when FILE is
+absent or -): one verdict line per input line, in order.
+
+  --policy FILE   policy (TOML, or JSON for a .json file); default: built-in
+  --model FILE    model written by the train example; default: built-in
+  -h, --help      print this help and exit
+
+Exit status: 0 when every line was scored, 2 when any was rejected, 1 when
+the run could not start.";
+
 struct Args {
     policy: Option<String>,
     model: Option<String>,
     input: Option<String>,
 }
 
-fn parse_args() -> Result<Args, String> {
+/// `Ok(None)` when help was asked for.
+fn parse_args() -> Result<Option<Args>, String> {
     let mut args = Args {
         policy: None,
         model: None,
@@ -71,24 +89,26 @@ fn parse_args() -> Result<Args, String> {
         match arg.as_str() {
             "--policy" => args.policy = Some(it.next().ok_or("--policy needs a file")?),
             "--model" => args.model = Some(it.next().ok_or("--model needs a file")?),
-            "-h" | "--help" => return Err(String::new()),
+            "-h" | "--help" => return Ok(None),
             "-" => args.input = None,
             flag if flag.starts_with("--") => return Err(format!("unknown flag {flag}")),
             _ if args.input.is_some() => return Err("give at most one input file".into()),
             file => args.input = Some(file.to_string()),
         }
     }
-    Ok(args)
+    Ok(Some(args))
 }
 
 fn main() -> ExitCode {
     let args = match parse_args() {
-        Ok(args) => args,
+        Ok(Some(args)) => args,
+        Ok(None) => {
+            println!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
         Err(e) => {
-            if !e.is_empty() {
-                eprintln!("score: {e}");
-            }
-            eprintln!("usage: score [--policy FILE] [--model FILE] [FILE]");
+            eprintln!("score: {e}");
+            eprintln!("{}", USAGE.lines().next().unwrap_or_default());
             return ExitCode::from(1);
         }
     };
@@ -128,7 +148,7 @@ fn run(args: &Args) -> Result<(u64, u64), Box<dyn std::error::Error>> {
     let mut line = Vec::with_capacity(1024);
     let mut number = 0u64;
     loop {
-        let complete = match read_line_capped(&mut reader, &mut line)? {
+        let complete = match read_line_capped(&mut reader, &mut line, &mut out)? {
             None => break,
             Some(complete) => complete,
         };
@@ -210,11 +230,23 @@ const MAX_LINE_BYTES: usize = 16 << 20;
 /// Reads one line into `line` (without keeping more than
 /// [`MAX_LINE_BYTES`]). `None` at the end of input; `Some(false)` when the
 /// line was too long and was cut.
-fn read_line_capped(reader: &mut impl BufRead, line: &mut Vec<u8>) -> io::Result<Option<bool>> {
+///
+/// Before a read that may wait for input (the reader's buffer is empty),
+/// `out` is flushed: every answer to a line already read is then out, so a
+/// caller that writes one DM and waits for its verdict gets it, while a
+/// file or a busy pipe is still answered in large writes.
+fn read_line_capped<R: Read>(
+    reader: &mut BufReader<R>,
+    line: &mut Vec<u8>,
+    out: &mut impl Write,
+) -> io::Result<Option<bool>> {
     line.clear();
     let mut seen_any = false;
     let mut complete = true;
     loop {
+        if reader.buffer().is_empty() {
+            out.flush()?;
+        }
         let buf = reader.fill_buf()?;
         if buf.is_empty() {
             return Ok(seen_any.then_some(complete));

@@ -105,6 +105,9 @@ fn percentile(sorted: &[u64], p: f64) -> u64 {
     sorted[rank.min(sorted.len() - 1)]
 }
 
+const USAGE: &str = "usage: throughput [--threads N] [--repeat K] [--min-bytes B] \
+[--without-model] [--without-stream] FILE";
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut threads = 1usize;
     let mut repeat = 1usize;
@@ -120,14 +123,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--min-bytes" => min_bytes = args.next().ok_or("--min-bytes needs B")?.parse()?,
             "--without-model" => with_model = false,
             "--without-stream" => with_stream = false,
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                return Ok(());
+            }
             flag if flag.starts_with("--") => return Err(format!("unknown flag {flag}").into()),
             path => file = Some(path.to_string()),
         }
     }
-    let file = file.ok_or(
-        "usage: throughput [--threads N] [--repeat K] [--min-bytes B] [--without-model] \
-         [--without-stream] FILE",
-    )?;
+    let file = file.ok_or(USAGE)?;
     let mut dms = load(&file)?;
     dms.retain(|dm| dm.text.len() >= min_bytes);
     if !with_stream {

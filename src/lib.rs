@@ -58,17 +58,18 @@
 //! (64 bytes per sender, 120 per fingerprint band), and can be saved and
 //! restored with [`Filter::snapshot_state`] / [`Filter::restore_state`].
 //!
-//! Measured on a shared 2-core machine (medians of short runs, so only
-//! indicative): a whole `check` with every family of evidence on SMS-like
-//! DMs takes about 1.9 µs (p50), some 400,000 DMs per second on one
-//! thread; link extraction adds about 0.1 µs to a DM without a link; the
-//! stream state about 0.3 µs; 1M tracked senders take 80 MB. Measure your
-//! own with `cargo bench` and `cargo run --release --example throughput --
-//! FILE`.
+//! Measure a `check` on your own machine with
+//! `cargo run --profile perf --example throughput -- FILE` (messages per
+//! second and latency percentiles over a stream) and
+//! `cargo bench --features bench` (each stage); `docs/PERFORMANCE.md` has
+//! the figures, the commands that produced them, the CPU, and a peer
+//! (bogofilter) measured in the same run to compare against.
 //!
 //! ## Crate features
 //!
-//! None yet: everything is always on.
+//! The library has none: everything is always on. The one feature,
+//! `bench`, builds the criterion benches in `benches/` (`cargo bench
+//! --features bench`) and changes nothing in the library.
 
 // One measured exception, allowed where it stands: the cache hint in
 // `state::prefetch`.

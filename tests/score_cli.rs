@@ -1,17 +1,30 @@
-//! The `score` example end to end: bad lines are reported and skipped, the
-//! rest of the stream is still scored, in order.
+//! The example CLIs end to end: `score` reports and skips bad lines and
+//! scores the rest of the stream, in order; it answers a pipe line by line;
+//! every example answers `--help`.
 
-use std::io::Write;
+use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
+use std::sync::mpsc;
+use std::time::Duration;
 
-/// Builds the example once (a plain `cargo test` builds it already; a
-/// filtered run may not have) and returns its path.
-fn score_bin() -> &'static PathBuf {
-    static BIN: OnceLock<PathBuf> = OnceLock::new();
-    BIN.get_or_init(|| {
-        let mut args = vec!["build", "--quiet", "--example", "score"];
+/// Every example with a command line.
+const EXAMPLES: &[&str] = &[
+    "score",
+    "train",
+    "evaluate",
+    "simulate",
+    "throughput",
+    "expand_links",
+];
+
+/// Builds the examples once (a plain `cargo test` builds them already; a
+/// filtered run may not have) and returns the path of `name`.
+fn example_bin(name: &str) -> PathBuf {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    let dir = BUILT.get_or_init(|| {
+        let mut args = vec!["build", "--quiet", "--examples"];
         if !cfg!(debug_assertions) {
             args.push("--release");
         }
@@ -20,17 +33,16 @@ fn score_bin() -> &'static PathBuf {
             .current_dir(env!("CARGO_MANIFEST_DIR"))
             .status()
             .expect("cargo runs");
-        assert!(status.success(), "building the score example failed");
+        assert!(status.success(), "building the examples failed");
         let deps = std::env::current_exe().unwrap();
         let profile_dir = deps.parent().unwrap().parent().unwrap();
-        profile_dir
-            .join("examples")
-            .join(format!("score{}", std::env::consts::EXE_SUFFIX))
-    })
+        profile_dir.join("examples")
+    });
+    dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX))
 }
 
 fn run(args: &[&str], stdin: &[u8]) -> Output {
-    let mut child = Command::new(score_bin())
+    let mut child = Command::new(example_bin("score"))
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdin(Stdio::piped())
@@ -177,4 +189,93 @@ fn a_corrupt_model_file_stops_the_run_naming_the_file() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("model"), "{stderr}");
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A service drives `score` through a pipe: each DM written is answered
+/// while the pipe stays open, before the next one is written.
+#[test]
+fn a_pipe_is_answered_line_by_line() {
+    let mut child = Command::new(example_bin("score"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("score starts");
+    let mut stdin = child.stdin.take().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (answers, answered) = mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            if answers.send(line.expect("stdout is UTF-8")).is_err() {
+                break;
+            }
+        }
+    });
+    let mut next_answer = |sent: &str| match answered.recv_timeout(Duration::from_secs(60)) {
+        Ok(line) => serde_json::from_str::<serde_json::Value>(&line).unwrap(),
+        Err(e) => {
+            let _ = child.kill();
+            panic!("no answer to {sent} while the pipe is open: {e}");
+        }
+    };
+    for (id, text) in [("p1", "where is my parcel?"), ("p2", "hi again")] {
+        let line = format!("{{\"id\":\"{id}\",\"text\":\"{text}\"}}\n");
+        stdin.write_all(line.as_bytes()).unwrap();
+        stdin.flush().unwrap();
+        let answer = next_answer(&line);
+        assert_eq!(answer["id"], id, "{answer}");
+        assert!(answer["score"].as_f64().is_some(), "{answer}");
+    }
+    // A line that is not a DM is answered at once too.
+    stdin.write_all(b"not json\n").unwrap();
+    stdin.flush().unwrap();
+    assert_eq!(next_answer("not json")["line"], 3);
+    drop(stdin);
+    assert_eq!(child.wait().unwrap().code(), Some(2));
+    reader.join().unwrap();
+}
+
+#[test]
+fn every_example_answers_help_on_stdout() {
+    for name in EXAMPLES {
+        for flag in ["--help", "-h"] {
+            let output = Command::new(example_bin(name))
+                .arg(flag)
+                .current_dir(env!("CARGO_MANIFEST_DIR"))
+                .stdin(Stdio::null())
+                .output()
+                .expect("the example starts");
+            let stdout = String::from_utf8_lossy(&output.stdout);
+            assert!(
+                output.status.success(),
+                "{name} {flag}: {:?}\n{}",
+                output.status,
+                String::from_utf8_lossy(&output.stderr)
+            );
+            assert!(
+                stdout.starts_with(&format!("usage: {name}")),
+                "{name} {flag}: {stdout}"
+            );
+        }
+    }
+}
+
+#[test]
+fn score_help_names_every_flag_it_accepts() {
+    let output = Command::new(example_bin("score"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8(output.stdout).unwrap();
+    for flag in ["--policy FILE", "--model FILE", "-h, --help"] {
+        assert!(help.contains(flag), "{flag} missing from:\n{help}");
+    }
+    let output = Command::new(example_bin("score"))
+        .arg("--no-such-flag")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("--no-such-flag") && stderr.contains("usage: score"));
 }

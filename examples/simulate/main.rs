@@ -120,7 +120,8 @@ fn parse_args() -> Result<Args, String> {
             continue;
         }
         if flag == "-h" || flag == "--help" {
-            return Err(USAGE.to_string());
+            println!("{USAGE}");
+            std::process::exit(0);
         }
         let value = it.next().ok_or(format!("{flag} needs a value\n{USAGE}"))?;
         if flag == "--input" {

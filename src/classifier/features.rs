@@ -61,7 +61,7 @@ pub(crate) struct Span {
 
 /// The words of one canonical text (the first [`MAX_TOKENS`]), found once
 /// per check: the classifier and the campaign fingerprint both read them,
-/// and each used to scan the text on its own.
+/// so the text is scanned for words once.
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Words {
     spans: Vec<Span>,

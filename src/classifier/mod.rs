@@ -2,108 +2,45 @@
 //! of the canonical text (see [`features`]), learned in batch by
 //! `examples/train.rs` and online by [`Filter::learn`](crate::Filter::learn).
 //!
-//! ## Which learner, and why
+//! ## The learner
 //!
-//! Measured by 5-fold cross-validation of the whole filter on
-//! `sms/train.tsv` only, default thresholds (`cargo run --release --example
-//! train -- --cv 5 --learner nb|logistic|both ../shared/data/sms/train.tsv`),
-//! with the bounded acquittal described below:
+//! The built-in model is naive Bayes in linear form (Robinson smoothing).
+//! Learners that rank SMS spam better (NB-weighted logistic regression, a
+//! linear SVM that reads number n-grams) weigh the words and numbers of
+//! SMS spam ("received", "code", "claim", prices, order numbers) so
+//! heavily that they flag legitimate brand-inbox DMs: a customer's refund
+//! complaint, an order number, a link to the brand's own shop. Naive
+//! Bayes stays the built-in learner until labelled brand-inbox ham can be
+//! part of the training; `train --learner logistic|both` keeps logistic
+//! regression and its NB-weighted form for traffic that looks like their
+//! training set. What was measured and tried is in `docs/EXPERIMENTS.md`.
 //!
-//! | learner | ROC AUC | caught at ≤0.2% ham flagged | MCC | training per fold |
-//! |---|---|---|---|---|
-//! | **naive Bayes** (linear form, Robinson smoothing) | 0.990 | 0.926 | 0.949 | **0.10 s** |
-//! | logistic regression (AdaGrad, 10 epochs, rate 0.3, L2 5e-3) | 0.987 | 0.916 | 0.918 | 0.42 s |
-//! | both: NB-weighted logistic regression (NBSVM), factors pulled to 0.5 | **0.991** | **0.945** | **0.954** | 0.74 s |
-//! | NBSVM, factors from 0 (plain) | **0.991** | **0.952** | **0.963** | 0.38 s |
+//! ## Trained on SMS, judging brand inboxes
 //!
-//! NB-weighted logistic regression beats naive Bayes on SMS by 2–4 points
-//! of spam caught at ≤0.2% ham flagged, but not in a brand inbox: it
-//! weighs SMS-spam words ("received", "code", "claim", "order no.") more
-//! and its fitted classifier weight is about 2.3 (naive Bayes: 1.3), so in
-//! plain form it flagged 4 of the 68 legitimate fixture DMs, and pulled
-//! half-way to naive Bayes it still flagged a customer's "my order … hasn't
-//! arrived" DM with a shop link from a new account in the stream tests.
-//! Naive Bayes stays the built-in learner; `--learner both` is there for
-//! traffic that looks like its training set. Earlier, with a hard floor
-//! at zero instead of the bounded acquittal, naive Bayes measured AUC
-//! 0.975 and MCC 0.947, and the classifier's own log-odds ranked at AUC
-//! 0.9909 (logistic regression with 12 epochs at rate 0.4 and L2 1e-5:
-//! 0.9886, MCC 0.920). With every symbol and number-shape feature (before
-//! the brand-inbox fixtures showed what they flag) the classifier alone
-//! ranked at AUC 0.9933. Also measured for NBSVM and dropped: averaging
-//! its weights with naive Bayes's (MCC 0.955 at half and half, a fixture
-//! flagged), capping the classifier's weight at 2 (spam caught 0.89),
-//! character 2-grams or 5-grams, no short-text shrink or feature floor
-//! (all within 0.002 MCC).
+//! The features skip symbols (`+`, `/`, `@`, `£`) and read numbers as exact
+//! tokens only, since on SMS their shapes become the strongest spam
+//! evidence; texts under ten words get proportionally less say; a text
+//! without words gives no evidence; and the bias is moved to a brand
+//! inbox's share of spam ([`TrainOptions::spam_prior`]).
 //!
-//! ## The SMS-versus-inbox trade-off, measured
-//!
-//! The peer that ranks SMS best (TF-IDF word and character n-grams, linear
-//! SVM) owes its edge to two things this classifier leaves out on purpose.
-//! Measured with a linear SVM (squared hinge, dual coordinate descent) on
-//! these hashed features, classifier alone, `sms/test.tsv`: character
-//! n-grams of number tokens take ROC AUC from 0.9945 to 0.9995, and binary
-//! features scaled to unit length per block (words and pairs; n-grams) take
-//! it from 0.9986 to 0.9996. In the whole filter that model measured AUC
-//! 0.9995, spam caught at ≤0.2% ham flagged 0.960 and MCC 0.965 on
-//! `sms/test.tsv` (cross-validated on train: AUC 0.994, MCC 0.957, against
-//! naive Bayes's 0.990 and 0.949), but it sent a brand-inbox fixture (a
-//! new customer's long refund complaint, "… £120 …") to review at 0.85,
-//! and flagged 28% of SpamAssassin's legitimate e-mail instead of 20%
-//! (AUC 0.685 instead of 0.778): SMS spam is long and full of numbers,
-//! customer complaints are too, and a model that reads length and number
-//! n-grams the SMS way reads complaints as spam. Tried with it and no
-//! better for the inbox: n-grams of long numbers only, number n-grams at
-//! half weight, no length buckets, L1 scaling, heavier cost on ham errors.
-//! Naive Bayes and that SVM combined, each model's out-of-fold log-odds
-//! an input to the fitted combination, came closest to the SMS targets
-//! (`sms/test.tsv`: AUC 0.9991, caught at ≤0.2% 0.966, MCC 0.977;
-//! cross-validated MCC 0.969) but flagged three fixture DMs (a phone
-//! number with an order number, a VAT number, the £120 complaint); with
-//! counted features and a light SVM (cost 0.03) it flagged none but was
-//! no better than naive Bayes in 10-fold cross-validation (AUC 0.9901,
-//! MCC 0.951 against 0.9901 and 0.950). Naive Bayes over the features
-//! below stays the built-in model until labelled brand-inbox ham can be
-//! part of the training.
-//!
-//! ## What was tried for brand-inbox messages
-//!
-//! Trained on SMS, symbols (`+`, `/`, `@`, `£`) and number shapes become the
-//! strongest spam evidence, and flagged 12 of the 68 legitimate fixture
-//! DMs (order numbers, phone numbers, prices, the shop's own links). The
-//! features now skip symbols and read numbers as exact tokens only (AUC
-//! 0.9933 → 0.9916 in cross-validation), texts under ten words get
-//! proportionally less say, a text without words gives no evidence, and the
-//! bias is moved to a brand inbox's share of spam (see
-//! [`TrainOptions::spam_prior`]). With the phrase, link and stream rules in
-//! the pipeline, the classifier accuses freely but acquits only so far:
-//! its hit counts the evidence above an offset linearly, and below it
-//! saturates softly (`-c·tanh(-x/c)`) at 0.8 log-odds of the final score,
-//! so a chatty romance DM that the SMS model reads as ham cannot cancel
-//! the rule that catches it, nor a campaign its swarm, and the bias stays
-//! at the inbox's no-evidence odds that the rules' weights were set
-//! against. A hard floor at zero did the same but tied ham and missed spam
-//! at the no-evidence score: on `sms/test.tsv` ROC AUC 0.976 with the
-//! floor, 0.992 with the bounded side, with the same MCC (0.969), spam
-//! caught at ≤0.2% ham flagged (0.946), no ham flagged, and every fixture
-//! right (at 1.8 log-odds the stream's bot swarms got through, at 2.5 a
-//! fixture's chatty self-promotion spam too). Tried and dropped because they flagged fixture ham again:
-//! character n-grams of numbers, n-grams of mixed letter-digit tokens, a
-//! stronger Robinson prior.
+//! With the phrase, link and stream rules in the pipeline, the classifier
+//! accuses freely but acquits only so far: its hit counts the evidence
+//! above an offset linearly, and below it saturates softly
+//! (`-c·tanh(-x/c)`, see `ACQUIT_LOG_ODDS`), so a chatty spam DM that the
+//! SMS model reads as ham cannot cancel the rule that catches it, nor a
+//! campaign its swarm, and the bias stays at the inbox's no-evidence odds
+//! that the rules' weights were set against.
 //!
 //! ## Cost
 //!
-//! Scoring allocates nothing (but each thread's word cache, once): on the
-//! simulated stream of 1M DMs the classifier is about 0.7 µs of a check's
-//! 2.2 µs (`examples/throughput.rs` with and without `--without-model`).
-//! The time goes to hashing and summing a couple of hundred features per
-//! DM, not to missing the 4 MB table: a model with a 2^16 table (256 KB,
-//! which stays in the L2 cache) measured no faster. Character n-grams are
-//! more than half of the features; each thread keeps the n-gram sums of
-//! the 2,048 words it scored last (see `cache.rs`), which answers 82% of
-//! the words with n-grams on that stream (+3.4% DMs per second, p99 −7%).
-//! Training on the 4,465 messages of `sms/train.tsv`, out-of-fold fits and
-//! the combination fit included, takes about 0.13 s.
+//! Scoring allocates nothing (but each thread's word cache, once). Its time
+//! goes to hashing and summing a couple of hundred features per DM, not to
+//! reading the weight table, so a smaller table would not be faster.
+//! Character n-grams are more than half of the features, and most words
+//! recur, so each thread keeps the n-gram sums of the words it scored last
+//! (see `cache.rs`). What the classifier costs of a check is measured by
+//! `examples/throughput.rs` with and without `--without-model`: see
+//! `docs/PERFORMANCE.md`.
 //!
 //! ## Concurrency
 //!

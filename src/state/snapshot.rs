@@ -10,10 +10,10 @@ use crate::Error;
 use crate::features::link::reputation::Counts as DomainCounts;
 
 /// The format written by this version; a snapshot of another version is
-/// refused rather than misread. Version 2: fingerprint bands are hashed
-/// from the classifier's word hashes, so version 1's band keys would
-/// match no text. Version 3: word trigrams are hashed by one multiply, so
-/// version 2's band keys would match no text either.
+/// refused rather than misread. It goes up whenever a saved value would
+/// mean something else to the new code, and that includes any change to
+/// how fingerprint bands are hashed from a text's words: an older
+/// snapshot's band keys would match no text.
 const VERSION: u32 = 3;
 
 /// The filter's learned and stream state at one moment: senders,
