@@ -1,22 +1,26 @@
 //! Combining: every hit's strength times its weight, summed as log-odds, gives
 //! the score; the policy's thresholds turn the score into an action.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt::Write;
 use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::features::{CodeInfo, Evidence};
 use crate::policy::Policy;
-use crate::verdict::{Action, Reason, Verdict};
+use crate::verdict::{Action, Family, Reason, Verdict};
 
-/// Codes that come from the pipeline itself and from the policy's own allow
-/// and deny lists.
+/// Codes that come from the pipeline itself: padding a text past the limit
+/// is a trick of the text.
+pub(crate) const PIPELINE_CODES: &[CodeInfo] = &[CodeInfo {
+    code: "TEXT_TRUNCATED",
+    default_weight: 0.25,
+    summary: "the text is longer than the policy's max_text_bytes; only its start was examined",
+}];
+
+/// Codes of the policy's own allow and deny lists, and the combination's
+/// note that it did not block on one family of evidence.
 pub(crate) const CODES: &[CodeInfo] = &[
-    CodeInfo {
-        code: "TEXT_TRUNCATED",
-        default_weight: 0.25,
-        summary: "the text is longer than the policy's max_text_bytes; only its start was examined",
-    },
     CodeInfo {
         code: "POLICY_ALLOW_SENDER",
         default_weight: -12.0,
@@ -37,7 +41,17 @@ pub(crate) const CODES: &[CodeInfo] = &[
         default_weight: 6.0,
         summary: "the text contains a phrase or pattern from the policy's deny list",
     },
+    CodeInfo {
+        code: SINGLE_FAMILY,
+        // A note, not evidence: it never changes the score.
+        default_weight: 0.0,
+        summary: "the score reached block, but fewer families of evidence than the policy's \
+                  block_min_families agree, so the message is held for review instead",
+    },
 ];
+
+/// The code of the note that a block was lowered to review.
+pub(crate) const SINGLE_FAMILY: &str = "VERDICT_SINGLE_FAMILY";
 
 /// Codes that all say one thing, that the sender is unknown here: a new
 /// account, a lopsided following, a first message to this inbox, a link in
@@ -60,20 +74,56 @@ const UNKNOWN_SENDER_CAP: f64 = 1.5;
 /// brand are from customers.
 pub(crate) const DEFAULT_BIAS: f64 = -3.0;
 
+/// Codes that all say one thing, that the platform and the brand know the
+/// sender: an aged account with an ordinary following, a verified account,
+/// an account the brand follows. A hijacked account shows all of them at
+/// once, so together they count at most [`TRUSTED_SENDER_CAP`] log-odds:
+/// enough to bring the texts that an SMS-trained classifier misreads in a
+/// brand inbox (its weight on them stays under 5) below review, not enough
+/// to hide a link, a campaign or a scam the classifier is sure of (its
+/// weight on SMS spam has a median of 23).
+const TRUSTED_SENDER: [&str; 3] = [
+    "SENDER_ESTABLISHED",
+    "SENDER_VERIFIED",
+    "SENDER_FOLLOWED_BY_RECIPIENT",
+];
+const TRUSTED_SENDER_CAP: f64 = 2.5;
+
+/// The net log-odds a family's reasons must reach for the family to point
+/// at spam. Below it are the weak signs that every customer shows now and
+/// then: a first contact (0.25), an upset customer's burst to one inbox
+/// (0.5), a phone number; a rule of its own (a shortener, 1.5; a day-old
+/// account, 1.0; a spam phrase) reaches it.
+pub(crate) const FAMILY_MIN_WEIGHT: f64 = 1.0;
+
 /// The weight of every code, resolved once when the filter is built.
 #[derive(Debug, Clone)]
 pub(crate) struct Weights {
     pub bias: f64,
-    by_code: HashMap<&'static str, (f64, Role), BuildHasherDefault<CodeHasher>>,
+    by_code: HashMap<&'static str, Resolved, BuildHasherDefault<CodeHasher>>,
 }
 
-/// What a code does in the combination beyond adding its weight, known
-/// when the filter is built so that a hit needs no string comparisons.
+/// A code's weight and what the combination needs to know about it,
+/// resolved when the filter is built so that a hit needs no string
+/// comparisons.
+#[derive(Debug, Clone, Copy)]
+struct Resolved {
+    weight: f64,
+    role: Role,
+    family: Family,
+}
+
+/// What a code does in the combination beyond adding its weight.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Role {
     Plain,
     /// One of [`UNKNOWN_SENDER`]: capped together.
     UnknownSender,
+    /// One of [`TRUSTED_SENDER`]: capped together.
+    TrustedSender,
+    /// A hit of one of the policy's deny lists (phrases, patterns, link
+    /// domains): the brand named it, so it may block on its own.
+    Deny,
     /// Decides the action whatever the score.
     ForceAllow,
     ForceBlock,
@@ -84,7 +134,9 @@ impl Role {
         match code {
             "POLICY_ALLOW_SENDER" => Role::ForceAllow,
             "POLICY_DENY_SENDER" => Role::ForceBlock,
+            "POLICY_DENY_PHRASE" | "LINK_DENY" => Role::Deny,
             _ if UNKNOWN_SENDER.contains(&code) => Role::UnknownSender,
+            _ if TRUSTED_SENDER.contains(&code) => Role::TrustedSender,
             _ => Role::Plain,
         }
     }
@@ -121,15 +173,24 @@ impl Weights {
         fitted_bias: Option<f64>,
         policy: &Policy,
     ) -> Weights {
-        let mut by_code: HashMap<&'static str, (f64, Role), _> = crate::features::all_codes()
-            .map(|info| (info.code, (info.default_weight, Role::of(info.code))))
+        let mut by_code: HashMap<&'static str, Resolved, _> = crate::features::all_codes()
+            .map(|info| {
+                let resolved = Resolved {
+                    weight: info.default_weight,
+                    role: Role::of(info.code),
+                    family: info.family(),
+                };
+                (info.code, resolved)
+            })
             .collect();
         for &(code, w) in fitted {
-            by_code.insert(code, (w, Role::of(code)));
+            if let Some(slot) = by_code.get_mut(code) {
+                slot.weight = w;
+            }
         }
         for (code, &w) in &policy.weights {
             if let Some(slot) = by_code.get_mut(code.as_str()) {
-                slot.0 = w;
+                slot.weight = w;
             }
         }
         Weights {
@@ -139,26 +200,41 @@ impl Weights {
     }
 
     pub fn get(&self, code: &str) -> f64 {
-        self.entry(code).0
+        self.entry(code).weight
     }
 
-    fn entry(&self, code: &str) -> (f64, Role) {
-        self.by_code
-            .get(code)
-            .copied()
-            .unwrap_or((0.0, Role::Plain))
+    fn entry(&self, code: &str) -> Resolved {
+        self.by_code.get(code).copied().unwrap_or(Resolved {
+            weight: 0.0,
+            role: Role::Plain,
+            family: Family::Text,
+        })
     }
 }
 
 /// Turns evidence into a verdict. Takes the hits' details by move so that
 /// the reasons do not copy them.
+///
+/// The score is the calibrated sum of every weight. The action follows the
+/// policy's thresholds, except that a block needs at least
+/// `block_min_families` families whose reasons add up to
+/// [`FAMILY_MIN_WEIGHT`] or more, or a hit of one of the policy's deny
+/// lists; otherwise the message goes to review, with the note
+/// [`SINGLE_FAMILY`] among its reasons.
 pub(crate) fn verdict(evidence: &mut Evidence, weights: &Weights, policy: &Policy) -> Verdict {
     let mut logit = weights.bias;
-    let mut reasons = Vec::with_capacity(evidence.hits.len());
+    let mut reasons = Vec::with_capacity(evidence.hits.len() + 1);
     let mut forced = None;
+    let mut denied = false;
     let mut unknown_sender = 0.0;
+    let mut trusted_sender = 0.0;
+    let mut by_family = [0.0; Family::ALL.len()];
     for mut hit in evidence.hits.drain(..) {
-        let (weight, role) = weights.entry(hit.code);
+        let Resolved {
+            weight,
+            role,
+            family,
+        } = weights.entry(hit.code);
         let mut weight = weight * hit.strength;
         if weight == 0.0 {
             continue;
@@ -174,11 +250,27 @@ pub(crate) fn verdict(evidence: &mut Evidence, weights: &Weights, policy: &Polic
             }
             unknown_sender += weight;
         }
+        if weight < 0.0 && role == Role::TrustedSender {
+            let room = (TRUSTED_SENDER_CAP + trusted_sender).max(0.0);
+            if -weight > room {
+                weight = -room;
+                let _ = write!(
+                    hit.detail.to_mut(),
+                    " (capped: evidence that the sender is known counts -{TRUSTED_SENDER_CAP} at most)"
+                );
+            }
+            trusted_sender += weight;
+        }
         match role {
             Role::ForceAllow => forced = Some(Action::Allow),
-            Role::ForceBlock if forced.is_none() => forced = Some(Action::Block),
+            Role::ForceBlock if forced.is_none() => {
+                forced = Some(Action::Block);
+                denied = true;
+            }
+            Role::Deny if weight > 0.0 => denied = true,
             _ => {}
         }
+        by_family[family as usize] += weight;
         logit += weight;
         reasons.push(Reason {
             code: hit.code,
@@ -187,19 +279,64 @@ pub(crate) fn verdict(evidence: &mut Evidence, weights: &Weights, policy: &Polic
         });
     }
     reasons.sort_by(|a, b| b.weight.abs().total_cmp(&a.weight.abs()));
+    let agreeing = by_family
+        .iter()
+        .filter(|&&w| w >= FAMILY_MIN_WEIGHT)
+        .count();
+    let mut families = Vec::with_capacity(agreeing);
+    families.extend(
+        Family::ALL
+            .iter()
+            .zip(by_family)
+            .filter(|&(_, w)| w >= FAMILY_MIN_WEIGHT)
+            .map(|(&f, _)| f),
+    );
     let score = sigmoid(logit);
-    let action = forced.unwrap_or(if score >= policy.block_threshold {
+    let mut action = if score >= policy.block_threshold {
         Action::Block
     } else if score >= policy.review_threshold {
         Action::Review
     } else {
         Action::Allow
-    });
+    };
+    if action == Action::Block
+        && forced.is_none()
+        && !denied
+        && agreeing < policy.block_min_families
+    {
+        action = Action::Review;
+        reasons.push(Reason {
+            code: SINGLE_FAMILY,
+            weight: 0.0,
+            detail: single_family_detail(&families, policy.block_min_families),
+        });
+    }
     Verdict {
         score,
-        action,
+        action: forced.unwrap_or(action),
         reasons,
+        families,
     }
+}
+
+/// Why a block was lowered to review, naming the families that agreed.
+fn single_family_detail(families: &[Family], needed: usize) -> Cow<'static, str> {
+    let mut detail = String::from("held for review, not blocked: ");
+    match families {
+        [] => detail.push_str("no family of evidence is strong on its own"),
+        _ => {
+            detail.push_str("only ");
+            for (i, f) in families.iter().enumerate() {
+                if i > 0 {
+                    detail.push_str(" and ");
+                }
+                detail.push_str(f.as_str());
+            }
+            detail.push_str(" evidence points at spam");
+        }
+    }
+    let _ = write!(detail, " ({needed} families needed)");
+    Cow::Owned(detail)
 }
 
 /// The logistic function, total over every `f64`: NaN maps to 0.5 and the

@@ -322,6 +322,7 @@ mod tests {
                 weight: 1.0,
                 detail: "".into(),
             }],
+            families: Vec::new(),
         }
     }
 

@@ -190,6 +190,38 @@ impl Filter {
         with_scratch(|scratch| self.check_with(msg, scratch, None))
     }
 
+    /// Records a brand's own outgoing DM: `msg.sender` is the brand's
+    /// account, `msg.recipient` the person it wrote to, `msg.timestamp_ms`
+    /// the event time. For the stream policy's `conversation_window_ms`
+    /// (default 30 days) after it, DMs from that person to that brand carry
+    /// `SENDER_IN_CONVERSATION`, which speaks for them (link, campaign and
+    /// deny evidence still count against them). The message is not scored
+    /// and its text is not read. Without a sender and a recipient, or
+    /// before any event time is known, nothing is recorded.
+    ///
+    /// ```
+    /// use dmguard::{Filter, Message};
+    ///
+    /// let filter = Filter::default();
+    /// let t = 1_750_000_000_000;
+    /// let reply = Message::new("Sorry to hear that! Could you DM us your order number?")
+    ///     .with_sender("brand_01")
+    ///     .with_recipient("u_dani")
+    ///     .with_timestamp_ms(t);
+    /// filter.observe_outgoing(&reply);
+    ///
+    /// let answer = Message::new("sure, it's 482913. still nothing!!")
+    ///     .with_sender("u_dani")
+    ///     .with_recipient("brand_01")
+    ///     .with_timestamp_ms(t + 60_000);
+    /// let v = filter.check(&answer);
+    /// assert!(v.reason("SENDER_IN_CONVERSATION").unwrap().weight < 0.0);
+    /// assert_eq!(filter.stats().conversations, 1);
+    /// ```
+    pub fn observe_outgoing(&self, msg: &Message<'_>) {
+        self.inner.stream.observe_outgoing(msg);
+    }
+
     /// What the stream state holds and has evicted.
     pub fn stats(&self) -> Stats {
         self.inner.stream.stats()

@@ -109,4 +109,4 @@ pub use filter::{Filter, FilterBuilder};
 pub use message::{Label, Message, SenderProfile};
 pub use policy::{Limits, Lists, Policy};
 pub use state::{StateSnapshot, Stats, StreamPolicy};
-pub use verdict::{Action, Reason, Verdict};
+pub use verdict::{Action, Family, Reason, Verdict};

@@ -39,6 +39,14 @@ pub struct Policy {
     pub review_threshold: f64,
     /// Score at or above which a message is blocked. Default 0.9.
     pub block_threshold: f64,
+    /// Families of evidence (see [`Family`](crate::Family)) that must point
+    /// at spam for a message to be blocked; with fewer, a score at or above
+    /// `block_threshold` sends it to review (reason
+    /// `VERDICT_SINGLE_FAMILY`). A hit of a deny list blocks regardless.
+    /// At least 1; default 2, so that no single kind of evidence, such as
+    /// a text classifier that misreads a brand's customers, blocks a
+    /// message on its own.
+    pub block_min_families: usize,
     /// Weight per reason code, replacing the built-in or trained weight.
     /// Default: empty.
     pub weights: BTreeMap<String, f64>,
@@ -98,6 +106,7 @@ impl Default for Policy {
         Policy {
             review_threshold: 0.5,
             block_threshold: 0.9,
+            block_min_families: 2,
             weights: BTreeMap::new(),
             extra_phrases: Vec::new(),
             allow: Lists::default(),
@@ -169,11 +178,23 @@ impl Policy {
                 ),
             ));
         }
+        if self.block_min_families == 0 {
+            return Err(Error::policy(
+                at("block_min_families"),
+                "block_min_families must be at least 1",
+            ));
+        }
         for (code, weight) in &self.weights {
             if !crate::features::all_codes().any(|info| info.code == code) {
                 return Err(Error::policy(
                     at(code),
                     format!("weights.{code}: no reason has this code"),
+                ));
+            }
+            if code == crate::combine::SINGLE_FAMILY {
+                return Err(Error::policy(
+                    at(code),
+                    format!("weights.{code}: a note of the verdict, not evidence, has no weight"),
                 ));
             }
             if !weight.is_finite() {
@@ -259,6 +280,18 @@ mod tests {
     fn unknown_weight_code_is_an_error() {
         let e = error("[weights]\nTEXT_NOT_A_CODE = 1.0\n");
         assert!(e.contains("TEXT_NOT_A_CODE") && e.contains("line 2"), "{e}");
+    }
+
+    #[test]
+    fn block_min_families_must_be_positive() {
+        let e = error("block_min_families = 0\n");
+        assert!(
+            e.contains("block_min_families") && e.contains("line 1"),
+            "{e}"
+        );
+        let p = Policy::from_toml_str("block_min_families = 3").unwrap();
+        assert_eq!(p.block_min_families, 3);
+        assert_eq!(Policy::default().block_min_families, 2);
     }
 
     #[test]

@@ -32,6 +32,69 @@ impl Action {
     }
 }
 
+/// A family of evidence: the kind of thing a reason looked at.
+///
+/// Families matter because evidence of one kind can be wrong in one way:
+/// a text classifier trained elsewhere misreads a whole genre of customer
+/// messages, however many of its words it counts. So a message is blocked
+/// only when at least [`Policy::block_min_families`] families point at spam
+/// (or a deny list of the policy names it); one family alone can send it to
+/// review at most. [`CodeInfo::family`] gives each code's family.
+///
+/// ```
+/// use dmguard::{Family, reason_codes};
+///
+/// let family = |code: &str| reason_codes().find(|c| c.code == code).unwrap().family();
+/// assert_eq!(family("CLASSIFIER_TEXT"), Family::Text);
+/// assert_eq!(family("LINK_SHORTENER"), Family::Link);
+/// assert_eq!(family("CAMPAIGN_SWARM"), Family::Stream);
+/// assert_eq!(family("SENDER_NEW_ACCOUNT"), Family::Sender);
+/// assert_eq!(family("POLICY_DENY_PHRASE"), Family::Policy);
+/// assert_eq!(Family::Stream.as_str(), "stream");
+/// ```
+///
+/// [`Policy::block_min_families`]: crate::Policy::block_min_families
+/// [`CodeInfo::family`]: crate::CodeInfo::family
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Family {
+    /// What the words say: the trained classifier, phrase rules, patterns
+    /// such as phone numbers and wallets, and disguises of the text.
+    Text,
+    /// Where the links lead and how they are written.
+    Link,
+    /// How the sender and the text move through the stream: bursts,
+    /// fan-out, campaigns.
+    Stream,
+    /// Who the sender is: the profile (age, following, verification),
+    /// whether the recipient knows them, whether they are in a conversation.
+    Sender,
+    /// The policy's own allow and deny lists.
+    Policy,
+}
+
+impl Family {
+    /// Every family, in the order of [`Verdict::families`].
+    pub const ALL: [Family; 5] = [
+        Family::Text,
+        Family::Link,
+        Family::Stream,
+        Family::Sender,
+        Family::Policy,
+    ];
+
+    /// `"text"`, `"link"`, `"stream"`, `"sender"` or `"policy"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Family::Text => "text",
+            Family::Link => "link",
+            Family::Stream => "stream",
+            Family::Sender => "sender",
+            Family::Policy => "policy",
+        }
+    }
+}
+
 /// One piece of evidence behind a verdict.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Reason {
@@ -56,6 +119,12 @@ pub struct Verdict {
     pub action: Action,
     /// The evidence, strongest first.
     pub reasons: Vec<Reason>,
+    /// The families whose evidence points at spam (their reasons add up to
+    /// at least a minimum, see `combine`), in the order of
+    /// [`Family::ALL`]. Fewer than the policy's `block_min_families`, and
+    /// no deny list named the message: it is not blocked, however high the
+    /// score (then the reason `VERDICT_SINGLE_FAMILY` says so).
+    pub families: Vec<Family>,
 }
 
 impl Verdict {

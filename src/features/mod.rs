@@ -14,6 +14,8 @@ pub(crate) mod text;
 
 use std::borrow::Cow;
 
+use crate::verdict::Family;
+
 /// A reason code with its default weight and a one-line meaning.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct CodeInfo {
@@ -26,6 +28,40 @@ pub struct CodeInfo {
     pub summary: &'static str,
 }
 
+impl CodeInfo {
+    /// The family of evidence the code belongs to: the family of the list
+    /// that defines it (each module's codes look at one kind of thing),
+    /// except `LINK_FIRST_CONTACT`, which the link scan finds but which
+    /// says what the profile codes say, that the sender is unknown here
+    /// (`combine` caps it together with them).
+    ///
+    /// ```
+    /// let info = dmguard::reason_codes().find(|c| c.code == "LINK_FIRST_CONTACT").unwrap();
+    /// assert_eq!(info.family(), dmguard::Family::Sender);
+    /// ```
+    pub fn family(&self) -> Family {
+        if self.code == "LINK_FIRST_CONTACT" {
+            return Family::Sender;
+        }
+        LISTS
+            .iter()
+            .find(|(list, _)| list.iter().any(|c| c.code == self.code))
+            .map_or(Family::Text, |&(_, family)| family)
+    }
+}
+
+/// Each module's codes with the family they belong to, in the order that
+/// [`all_codes`] lists them (the combination fit's columns follow it).
+const LISTS: [(&[CodeInfo], Family); 7] = [
+    (text::CODES, Family::Text),
+    (rate::CODES, Family::Stream),
+    (sender::CODES, Family::Sender),
+    (link::CODES, Family::Link),
+    (crate::classifier::CODES, Family::Text),
+    (crate::combine::PIPELINE_CODES, Family::Text),
+    (crate::combine::CODES, Family::Policy),
+];
+
 /// Every reason code the filter can emit, across all families, with its
 /// meaning.
 ///
@@ -33,13 +69,7 @@ pub struct CodeInfo {
 /// assert!(dmguard::reason_codes().any(|c| c.code == "TEXT_ZERO_WIDTH"));
 /// ```
 pub fn all_codes() -> impl Iterator<Item = &'static CodeInfo> {
-    text::CODES
-        .iter()
-        .chain(rate::CODES)
-        .chain(sender::CODES)
-        .chain(link::CODES.iter())
-        .chain(crate::classifier::CODES.iter())
-        .chain(crate::combine::CODES.iter())
+    LISTS.iter().flat_map(|&(list, _)| list.iter())
 }
 
 /// One piece of evidence before weighting.

@@ -21,11 +21,6 @@ pub(crate) const CODES: &[CodeInfo] = &[
         summary: "the sender is writing to many different inboxes",
     },
     CodeInfo {
-        code: "SENDER_FIRST_CONTACT",
-        default_weight: 0.25,
-        summary: "the sender has not written to this inbox before",
-    },
-    CodeInfo {
         code: "CAMPAIGN_FANOUT",
         default_weight: 3.0,
         summary: "the same text is reaching many inboxes from few senders",
@@ -53,11 +48,12 @@ fn minutes(ms: u64) -> u64 {
     (ms / 60_000).max(1)
 }
 
-/// Evidence about the sender's own behaviour. `followed` is true when the
-/// recipient follows the sender (then nothing is a first contact).
+/// Evidence about the sender's own behaviour. `unknown` is true when the
+/// sender is new or has no profile, and the recipient neither follows them
+/// nor wrote to them: only then is a first contact a sign.
 pub(crate) fn sender(
     o: &SenderObservation,
-    followed: bool,
+    unknown: bool,
     p: &StreamPolicy,
     evidence: &mut Evidence,
 ) {
@@ -96,7 +92,7 @@ pub(crate) fn sender(
             ),
         );
     }
-    if o.first_contact && !followed {
+    if o.first_contact && unknown {
         evidence.push(
             "SENDER_FIRST_CONTACT",
             1.0,
@@ -241,7 +237,7 @@ mod tests {
             first_contact: false,
             new_in_stream: true,
         };
-        sender(&o, false, &StreamPolicy::default(), &mut ev);
+        sender(&o, true, &StreamPolicy::default(), &mut ev);
         assert!(ev.hits.is_empty(), "{:?}", ev.hits);
     }
 }

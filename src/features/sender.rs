@@ -1,9 +1,14 @@
 //! Sender-profile evidence: what the platform says about the account.
 //!
-//! Weights are modest on purpose: a customer who made a fresh account to
-//! complain must never be flagged for that alone. New account, lopsided
-//! following and a first contact together stay below the review threshold;
-//! they matter when the text or the stream adds to them.
+//! Evidence counts both ways. Against the message, modestly: a customer
+//! who made a fresh account to complain must never be flagged for that
+//! alone, so a new account, a lopsided following and a first contact
+//! together stay below the review threshold (`combine` caps them at 1.5);
+//! they matter when the text or the stream adds to them. For it, enough to
+//! outweigh a text classifier that misreads a customer: an established
+//! account, a verified one, one the brand follows (together capped at
+//! -2.5 in `combine`, since a hijacked account shows them all), and above
+//! all a person the brand itself wrote to lately.
 
 use crate::features::{CodeInfo, Evidence};
 use crate::message::SenderProfile;
@@ -21,16 +26,41 @@ pub(crate) const CODES: &[CodeInfo] = &[
         summary: "the sender follows far more accounts than follow it",
     },
     CodeInfo {
+        code: "SENDER_FIRST_CONTACT",
+        // Most DMs to a brand are first contacts, so this fires only for
+        // a sender without a profile or with a new account: with an
+        // established one it says nothing.
+        default_weight: 0.25,
+        summary: "the sender, new or without a profile, has not written to this inbox before",
+    },
+    CodeInfo {
+        code: "SENDER_ESTABLISHED",
+        // With the other trust codes this is capped at -2.5 together: the
+        // brand-inbox texts an SMS-trained classifier misreads weigh under
+        // 5, so -3 + 5 - 2.5 stays below review, while a scam the
+        // classifier is sure of (median weight 23) still reaches it, and a
+        // link or campaign on top still blocks a hijacked account.
+        default_weight: -2.0,
+        summary: "the sender's account is aged and has an ordinary following",
+    },
+    CodeInfo {
         code: "SENDER_VERIFIED",
-        // Modest: verified and followed accounts get hijacked, and a
-        // hijacked account's scam must still reach review on its text.
-        default_weight: -1.0,
+        default_weight: -2.0,
         summary: "the platform has verified the sender",
     },
     CodeInfo {
         code: "SENDER_FOLLOWED_BY_RECIPIENT",
-        default_weight: -0.5,
+        default_weight: -2.0,
         summary: "the recipient follows the sender",
+    },
+    CodeInfo {
+        code: "SENDER_IN_CONVERSATION",
+        // The brand wrote to this person lately: the strongest sign of a
+        // customer. Not capped with the others. -4 keeps any text the
+        // classifier weighs under 7 below review (-3 + 7 - 4 = 0); link,
+        // campaign and deny evidence still add up against it.
+        default_weight: -4.0,
+        summary: "the recipient (the brand) wrote to the sender within the conversation window",
     },
 ];
 
@@ -52,17 +82,28 @@ pub(crate) fn scan(
             "the recipient follows the sender",
         );
     }
-    if let (Some(following), Some(followers)) = (profile.following, profile.followers)
-        && following >= policy.follow_min_following
-        && following as f64 >= policy.follow_ratio * followers.max(1) as f64
-    {
-        evidence.push(
-            "SENDER_FOLLOW_RATIO",
-            1.0,
-            format!("the sender follows {following} accounts and has {followers} followers"),
-        );
+    let mut ordinary_following = false;
+    if let (Some(following), Some(followers)) = (profile.following, profile.followers) {
+        if following >= policy.follow_min_following
+            && following as f64 >= policy.follow_ratio * followers.max(1) as f64
+        {
+            evidence.push(
+                "SENDER_FOLLOW_RATIO",
+                1.0,
+                format!("the sender follows {following} accounts and has {followers} followers"),
+            );
+        } else {
+            ordinary_following = true;
+        }
     }
     let age = profile.account_age_days?;
+    if ordinary_following && age >= policy.established_account_days {
+        evidence.push(
+            "SENDER_ESTABLISHED",
+            1.0,
+            format!("the sender's account is {age} days old, with an ordinary following"),
+        );
+    }
     let new = age < policy.new_account_days;
     if new {
         // The younger the account, the stronger; a day-old account is the
@@ -112,17 +153,37 @@ mod tests {
             verified: true,
             recipient_follows_sender: true,
         });
-        assert_eq!(codes, ["SENDER_VERIFIED", "SENDER_FOLLOWED_BY_RECIPIENT"]);
+        assert_eq!(
+            codes,
+            [
+                "SENDER_VERIFIED",
+                "SENDER_FOLLOWED_BY_RECIPIENT",
+                "SENDER_ESTABLISHED"
+            ]
+        );
         assert_eq!(new, Some(false));
     }
 
     #[test]
+    fn an_old_lopsided_account_is_not_established() {
+        let (found, new) = codes(SenderProfile {
+            account_age_days: Some(2000),
+            followers: Some(3),
+            following: Some(4000),
+            ..SenderProfile::default()
+        });
+        assert_eq!(found, ["SENDER_FOLLOW_RATIO"]);
+        assert_eq!(new, Some(false));
+        let (found, _) = codes(SenderProfile {
+            account_age_days: Some(2000),
+            ..SenderProfile::default()
+        });
+        assert!(found.is_empty(), "followers unknown: {found:?}");
+    }
+
+    #[test]
     fn the_profile_alone_never_reaches_review() {
-        let worst: f64 = CODES.iter().map(|c| c.default_weight.max(0.0)).sum::<f64>()
-            + super::super::rate::CODES
-                .iter()
-                .find(|c| c.code == "SENDER_FIRST_CONTACT")
-                .map_or(0.0, |c| c.default_weight);
+        let worst: f64 = CODES.iter().map(|c| c.default_weight.max(0.0)).sum::<f64>();
         // The combiner's bias is -3: review needs log-odds of 0.
         assert!(worst < -crate::combine::DEFAULT_BIAS, "{worst}");
     }

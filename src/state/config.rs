@@ -23,8 +23,9 @@ use crate::Error;
 ///   cannot be blamed for spreading a text; without a recipient it adds no
 ///   fan-out.
 ///
-/// Memory is bounded by `max_senders` and `max_fingerprints`: 64 bytes per
-/// sender and 120 per fingerprint band (slot and key). Each table fills to
+/// Memory is bounded by `max_senders`, `max_fingerprints` and
+/// `max_conversations`: 64 bytes per sender, 120 per fingerprint band and
+/// 16 per conversation (slot and key). Each table fills to
 /// about 90% of its cap; then a new entry takes the place of the entry seen
 /// longest ago among the few it could go to: an idle one (`Stats::expired`)
 /// or, when all are active, a live one (`Stats::senders_evicted`,
@@ -83,6 +84,19 @@ pub struct StreamPolicy {
     /// swarm and, unless `[links]` sets its own, `LINK_FIRST_CONTACT`.
     /// Default 30.
     pub new_account_days: u32,
+    /// Accounts at least this many days old, with followers and following
+    /// known and not lopsided (`SENDER_FOLLOW_RATIO` does not fire), are
+    /// established (`SENDER_ESTABLISHED`, which speaks for the message).
+    /// At least `new_account_days`. Default 180.
+    pub established_account_days: u32,
+    /// How long after a brand's own DM to a person (recorded with
+    /// `Filter::observe_outgoing`) that person's DMs to the brand carry
+    /// `SENDER_IN_CONVERSATION`. Default 2 592 000 000 (30 days).
+    pub conversation_window_ms: u64,
+    /// (brand, person) conversations remembered at most; beyond it the one
+    /// whose brand wrote longest ago goes (`Stats::conversations_evicted`).
+    /// 16 bytes each. Default 1 000 000 (16 MB).
+    pub max_conversations: usize,
     /// `SENDER_FOLLOW_RATIO` fires when the sender follows at least this many
     /// times more accounts than follow it back... Default 20.
     pub follow_ratio: f64,
@@ -113,6 +127,9 @@ impl Default for StreamPolicy {
             swarm_new_senders: 3,
             swarm_new_share: 0.75,
             new_account_days: 30,
+            established_account_days: 180,
+            conversation_window_ms: 30 * 86_400_000,
+            max_conversations: 1_000_000,
             follow_ratio: 20.0,
             follow_min_following: 200,
             fingerprint_bands: 3,
@@ -134,6 +151,7 @@ impl StreamPolicy {
         for (key, v) in [
             ("max_senders", self.max_senders),
             ("max_fingerprints", self.max_fingerprints),
+            ("max_conversations", self.max_conversations),
         ] {
             if v == 0 {
                 return bad(key, format!("{key} must be at least 1"));
@@ -143,6 +161,7 @@ impl StreamPolicy {
             ("fanout_window_ms", self.fanout_window_ms),
             ("campaign_window_ms", self.campaign_window_ms),
             ("sender_idle_ms", self.sender_idle_ms),
+            ("conversation_window_ms", self.conversation_window_ms),
         ] {
             if !(2_000..=u64::from(u32::MAX) * 1000).contains(&v) {
                 return bad(key, format!("{key} = {v} is outside 2 s ..= 136 years"));
@@ -163,6 +182,15 @@ impl StreamPolicy {
                 format!(
                     "swarm_new_share = {} is outside [0, 1]",
                     self.swarm_new_share
+                ),
+            );
+        }
+        if self.established_account_days < self.new_account_days {
+            return bad(
+                "established_account_days",
+                format!(
+                    "established_account_days = {} is below new_account_days = {}",
+                    self.established_account_days, self.new_account_days
                 ),
             );
         }
@@ -188,6 +216,11 @@ mod tests {
             ("[stream]\nswarm_new_share = 1.5\n", "swarm_new_share"),
             ("[stream]\ncampaign_window_ms = 10\n", "campaign_window_ms"),
             ("[stream]\nmax_senders = 0\n", "max_senders"),
+            ("[stream]\nmax_conversations = 0\n", "max_conversations"),
+            (
+                "[stream]\nestablished_account_days = 7\n",
+                "established_account_days",
+            ),
             ("[stream]\nburst_per_mintue = 3\n", "burst_per_mintue"),
         ] {
             let e = Policy::from_toml_str(source).unwrap_err().to_string();

@@ -1,9 +1,10 @@
 //! Stream state: what the filter remembers between messages, bounded,
 //! sharded and restartable.
 //!
-//! Two tables, each split into `shards` mutex-protected parts chosen by key:
-//! senders (rate windows, fan-out, recent recipients) and fingerprint bands
-//! (who sent which text to whom). Both are set-associative with a fixed cap
+//! Three tables, each split into `shards` mutex-protected parts chosen by
+//! key: senders (rate windows, fan-out, recent recipients), fingerprint
+//! bands (who sent which text to whom) and conversations (which people each
+//! brand wrote to, and when). Both are set-associative with a fixed cap
 //! (see `shard`), so memory stays bounded whatever the input.
 //!
 //! Time is event time. Each message counts at its own timestamp, except
@@ -17,6 +18,7 @@
 
 mod campaign;
 mod config;
+mod conversation;
 mod fingerprint;
 pub(crate) mod hash;
 mod prefetch;
@@ -24,7 +26,7 @@ mod sender;
 mod shard;
 mod snapshot;
 
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 
 use serde::Serialize;
 
@@ -36,6 +38,7 @@ use crate::normalize::Canonical;
 
 pub(crate) use campaign::{CampaignCell, CampaignCounts, CampaignObservation};
 pub use config::StreamPolicy;
+pub(crate) use conversation::Conversation;
 use fingerprint::Fingerprint;
 pub(crate) use sender::{SenderObservation, SenderRecord};
 use shard::Shard;
@@ -57,9 +60,15 @@ pub struct Stats {
     pub senders_evicted: u64,
     /// Fingerprint bands forgotten while still active, to make room.
     pub fingerprints_evicted: u64,
-    /// Idle senders and bands whose room was reused.
+    /// (brand, person) conversations remembered (see
+    /// [`Filter::observe_outgoing`](crate::Filter::observe_outgoing)).
+    pub conversations: usize,
+    /// Conversations forgotten within their window, to make room (the one
+    /// whose brand wrote longest ago in its set goes).
+    pub conversations_evicted: u64,
+    /// Idle senders, bands and conversations whose room was reused.
     pub expired: u64,
-    /// Approximate bytes held by both tables.
+    /// Approximate bytes held by the tables.
     pub bytes: usize,
     /// Messages counted in the stream.
     pub messages: u64,
@@ -85,6 +94,10 @@ pub(crate) struct Stream {
     policy: StreamPolicy,
     senders: Box<[Shard<SenderRecord>]>,
     campaigns: Box<[Shard<CampaignCell>]>,
+    conversations: Box<[Shard<Conversation>]>,
+    /// Whether any conversation was ever recorded: a filter whose caller
+    /// never records outgoing DMs skips the lookup (and its lock).
+    any_conversation: AtomicBool,
     /// Latest event time seen, ms; `i64::MIN` before the first.
     latest_ms: AtomicI64,
     /// How far one message may move `latest_ms` forward: half the slack.
@@ -123,6 +136,7 @@ struct Durations {
     campaign_window: u32,
     /// Half the campaign window: one bin of a band's counts.
     campaign_bin: u32,
+    conversation_window: u32,
 }
 
 impl Stream {
@@ -136,11 +150,16 @@ impl Stream {
             campaigns: (0..shards)
                 .map(|_| Shard::new(per(policy.max_fingerprints)))
                 .collect(),
+            conversations: (0..shards)
+                .map(|_| Shard::new(per(policy.max_conversations)))
+                .collect(),
+            any_conversation: AtomicBool::new(false),
             secs: Durations {
                 sender_idle: secs(policy.sender_idle_ms),
                 fanout_bin: secs(policy.fanout_window_ms / 2),
                 campaign_window: secs(policy.campaign_window_ms),
                 campaign_bin: secs(policy.campaign_window_ms / 2),
+                conversation_window: secs(policy.conversation_window_ms),
             },
             shard_mask: (shards as u64).is_power_of_two().then(|| shards as u64 - 1),
             policy: policy.clone(),
@@ -235,6 +254,20 @@ impl Stream {
         };
         let recipient = msg.recipient.map(|r| hash_str(r, RECIPIENT_SEED));
         let followed = msg.profile.is_some_and(|p| p.recipient_follows_sender);
+        let talking = match (sender, recipient) {
+            (Some(person), Some(brand)) => self.in_conversation(person, brand, t),
+            _ => false,
+        };
+        if talking {
+            evidence.push(
+                "SENDER_IN_CONVERSATION",
+                1.0,
+                "the recipient wrote to this sender lately",
+            );
+        }
+        // Most DMs to a brand are first contacts: only an unprofiled or
+        // new sender that nobody here knows makes one a sign.
+        let unknown = !followed && !talking && new_by_profile != Some(false);
 
         if sender.is_none() {
             self.unsent.fetch_add(1, Ordering::Relaxed);
@@ -250,7 +283,7 @@ impl Stream {
             };
             new_in_stream = observation.new_in_stream;
             sender_recipients = Some(observation.recipients);
-            rate::sender(&observation, followed, p, evidence);
+            rate::sender(&observation, unknown, p, evidence);
         }
         // A sender whose account age is unknown counts as new when the
         // stream first saw it less than an hour ago.
@@ -283,6 +316,45 @@ impl Stream {
         }
     }
 
+    /// Records a brand's own DM: `msg.sender` is the brand, `msg.recipient`
+    /// the person. Without both, or before any event time is known, there
+    /// is nothing to record. Moves the event time like any message.
+    pub fn observe_outgoing(&self, msg: &Message<'_>) {
+        let Some(t_ms) = self.event_time(msg.timestamp_ms) else {
+            return;
+        };
+        let (Some(brand), Some(person)) = (msg.sender, msg.recipient) else {
+            return;
+        };
+        let t = u32::try_from(t_ms.max(0) / 1000).unwrap_or(u32::MAX);
+        let key = conversation::key(
+            hash_str(person, SENDER_SEED),
+            hash_str(brand, RECIPIENT_SEED),
+        );
+        {
+            let mut table = self.shard(&self.conversations, key).lock();
+            let window = self.secs.conversation_window;
+            table.entry(key, t, window).0.wrote(t);
+        }
+        if !self.any_conversation.load(Ordering::Relaxed) {
+            self.any_conversation.store(true, Ordering::Relaxed);
+        }
+    }
+
+    /// Whether the brand wrote to the person within the conversation window
+    /// before `t` (seconds): one lookup, none while no conversation was
+    /// ever recorded.
+    fn in_conversation(&self, person: u64, brand: u64, t: u32) -> bool {
+        if !self.any_conversation.load(Ordering::Relaxed) {
+            return false;
+        }
+        let key = conversation::key(person, brand);
+        let table = self.shard(&self.conversations, key).lock();
+        table
+            .get(key)
+            .is_some_and(|c| c.covers(t, self.secs.conversation_window))
+    }
+
     pub fn stats(&self) -> Stats {
         let mut stats = Stats {
             messages: self.unsent.load(Ordering::Relaxed),
@@ -305,6 +377,13 @@ impl Stream {
             stats.expired += t.expired;
             stats.bytes += t.bytes();
         }
+        for shard in self.conversations.iter() {
+            let t = shard.lock();
+            stats.conversations += t.len();
+            stats.conversations_evicted += t.evicted;
+            stats.expired += t.expired;
+            stats.bytes += t.bytes();
+        }
         stats
     }
 
@@ -320,7 +399,13 @@ impl Stream {
             .iter()
             .flat_map(|s| s.lock().iter().map(|(k, v)| (k, *v)).collect::<Vec<_>>())
             .collect();
+        let conversations = self
+            .conversations
+            .iter()
+            .flat_map(|s| s.lock().iter().map(|(k, v)| (k, *v)).collect::<Vec<_>>())
+            .collect();
         StateSnapshot::new((latest != i64::MIN).then_some(latest), senders, campaigns)
+            .with_conversations(conversations)
     }
 
     /// Adds a snapshot's entries to the state (a fresh filter gets exactly
@@ -338,6 +423,11 @@ impl Stream {
         for &(key, cell) in snapshot.campaigns() {
             let mut table = self.shard(&self.campaigns, key).lock();
             *table.entry(key, now, self.secs.campaign_window).0 = cell;
+        }
+        for &(key, conversation) in snapshot.conversations() {
+            let mut table = self.shard(&self.conversations, key).lock();
+            *table.entry(key, now, self.secs.conversation_window).0 = conversation;
+            self.any_conversation.store(true, Ordering::Relaxed);
         }
         Ok(())
     }

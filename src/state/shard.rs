@@ -128,6 +128,16 @@ impl<V: Slot> Table<V> {
         (&mut self.vals[victim], true)
     }
 
+    /// The value for `key`, if held; creates nothing.
+    pub fn get(&self, key: u64) -> Option<&V> {
+        self.set_starts(key).into_iter().find_map(|s| {
+            self.set_keys(s)
+                .iter()
+                .position(|&k| k == key)
+                .map(|p| &self.vals[s + p])
+        })
+    }
+
     /// An empty slot of the emptier set, else the slot of either set
     /// touched longest ago.
     fn victim(&self, starts: [usize; 2]) -> usize {
@@ -267,6 +277,8 @@ mod tests {
         }
         assert_eq!(t.len(), 500);
         assert_eq!(t.evicted, 0);
+        assert_eq!(t.get(crate::state::hash::mix(7) | 1).map(|v| v.0), Some(7));
+        assert!(t.get(crate::state::hash::mix(501) | 1).is_none());
     }
 
     #[test]

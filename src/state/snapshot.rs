@@ -5,7 +5,7 @@ use std::io::{Read, Write};
 
 use serde::{Deserialize, Serialize};
 
-use super::{CampaignCell, SenderRecord};
+use super::{CampaignCell, Conversation, SenderRecord};
 use crate::Error;
 use crate::features::link::reputation::Counts as DomainCounts;
 
@@ -13,11 +13,15 @@ use crate::features::link::reputation::Counts as DomainCounts;
 /// refused rather than misread. It goes up whenever a saved value would
 /// mean something else to the new code, and that includes any change to
 /// how fingerprint bands are hashed from a text's words: an older
-/// snapshot's band keys would match no text.
-const VERSION: u32 = 3;
+/// snapshot's band keys would match no text. Version 4 adds the
+/// conversations; a version 3 snapshot reads as one without any.
+const VERSION: u32 = 4;
+
+/// The oldest version this build reads.
+const OLDEST_READABLE: u32 = 3;
 
 /// The filter's learned and stream state at one moment: senders,
-/// fingerprint bands, the latest event time, and the learned domain
+/// fingerprint bands, conversations, the latest event time, and the learned domain
 /// reputation (`LINK_DOMAIN_REPUTATION`). Take one with [`Filter::snapshot_state`], give it
 /// back with [`Filter::restore_state`]; it is plain serde data, so any
 /// serde format works, and [`StateSnapshot::to_writer`] /
@@ -36,6 +40,9 @@ pub struct StateSnapshot {
     /// taken before it was saved, which restore as "nothing learned".
     #[serde(default)]
     domains: Vec<(String, DomainCounts)>,
+    /// (brand, person) conversations; absent before version 4.
+    #[serde(default)]
+    conversations: Vec<(u64, Conversation)>,
 }
 
 impl StateSnapshot {
@@ -50,7 +57,21 @@ impl StateSnapshot {
             senders,
             campaigns,
             domains: Vec::new(),
+            conversations: Vec::new(),
         }
+    }
+
+    /// The same snapshot carrying the conversations too.
+    pub(crate) fn with_conversations(
+        mut self,
+        conversations: Vec<(u64, Conversation)>,
+    ) -> StateSnapshot {
+        self.conversations = conversations;
+        self
+    }
+
+    pub(crate) fn conversations(&self) -> &[(u64, Conversation)] {
+        &self.conversations
     }
 
     /// The same snapshot carrying the learned domain reputation too.
@@ -64,13 +85,17 @@ impl StateSnapshot {
     }
 
     pub(crate) fn check(&self) -> Result<(), Error> {
-        if self.version != VERSION {
+        if !(OLDEST_READABLE..=VERSION).contains(&self.version) {
             return Err(Error::invalid_input(format!(
-                "state snapshot version {} is not the supported version {VERSION}",
+                "state snapshot version {} is not a supported version \
+                 ({OLDEST_READABLE} to {VERSION})",
                 self.version
             )));
         }
-        if self.senders.iter().any(|e| e.0 == 0) || self.campaigns.iter().any(|e| e.0 == 0) {
+        if self.senders.iter().any(|e| e.0 == 0)
+            || self.campaigns.iter().any(|e| e.0 == 0)
+            || self.conversations.iter().any(|e| e.0 == 0)
+        {
             return Err(Error::invalid_input("state snapshot holds a zero key"));
         }
         Ok(())
@@ -91,6 +116,11 @@ impl StateSnapshot {
     /// Senders held in the snapshot.
     pub fn sender_count(&self) -> usize {
         self.senders.len()
+    }
+
+    /// Conversations held in the snapshot.
+    pub fn conversation_count(&self) -> usize {
+        self.conversations.len()
     }
 
     /// Fingerprint bands held in the snapshot.
@@ -130,11 +160,18 @@ mod tests {
 
         let zero = StateSnapshot::new(None, vec![(0, SenderRecord::default())], vec![]);
         assert!(zero.check().unwrap_err().to_string().contains("zero key"));
-        let text = String::from_utf8(bytes)
-            .unwrap()
-            .replace(&format!("\"version\":{VERSION}"), "\"version\":2");
-        let e = StateSnapshot::from_reader(text.as_bytes()).unwrap_err();
+        let text = String::from_utf8(bytes).unwrap();
+        let old = text.replace(&format!("\"version\":{VERSION}"), "\"version\":2");
+        let e = StateSnapshot::from_reader(old.as_bytes()).unwrap_err();
         assert!(e.to_string().contains("version 2"), "{e}");
+        // Version 3 had no conversations: it reads as a snapshot without any.
+        let v3 = text
+            .replace(&format!("\"version\":{VERSION}"), "\"version\":3")
+            .replace(",\"conversations\":[]", "");
+        assert!(!v3.contains("conversations"));
+        let read = StateSnapshot::from_reader(v3.as_bytes()).unwrap();
+        assert_eq!(read.conversation_count(), 0);
+        assert_eq!(read.sender_count(), 1);
         assert!(StateSnapshot::from_reader(&b"not json"[..]).is_err());
     }
 }

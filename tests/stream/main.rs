@@ -425,3 +425,113 @@ proptest::proptest! {
         proptest::prop_assert_eq!(restored.stats().senders, stats.senders);
     }
 }
+
+/// A brand's reply, as `Filter::observe_outgoing` takes it.
+fn reply<'a>(brand: &'a str, person: &'a str, ts: i64) -> Message<'a> {
+    Message::new("Sorry to hear that, could you send us your order number?")
+        .with_sender(brand)
+        .with_recipient(person)
+        .with_timestamp_ms(ts)
+}
+
+#[test]
+fn a_person_the_brand_wrote_to_is_in_a_conversation_for_the_window() {
+    let filter = Filter::default();
+    let day = 86_400 * SEC;
+    let text = "still nothing, order 482913, call me on 07700 900123";
+    let answer = |sender: &'static str, brand: &'static str, ts: i64| {
+        Message::new(text)
+            .with_sender(sender)
+            .with_recipient(brand)
+            .with_timestamp_ms(ts)
+    };
+    filter.observe_outgoing(&reply("brand_01", "u_dani", T0));
+    assert_eq!(filter.stats().conversations, 1);
+
+    let v = filter.check(&answer("u_dani", "brand_01", T0 + 60 * SEC));
+    let trust = v.reason("SENDER_IN_CONVERSATION").expect("in conversation");
+    assert!(trust.weight <= -3.0, "{trust:?}");
+    assert!(
+        v.reason("SENDER_FIRST_CONTACT").is_none(),
+        "{:?}",
+        v.reasons
+    );
+    // Another brand, or another person, is not in that conversation.
+    let v = filter.check(&answer("u_dani", "brand_02", T0 + 61 * SEC));
+    assert!(v.reason("SENDER_IN_CONVERSATION").is_none());
+    let v = filter.check(&answer("u_other", "brand_01", T0 + 62 * SEC));
+    assert!(v.reason("SENDER_IN_CONVERSATION").is_none());
+    // The brand is not in a conversation with itself the other way round.
+    let v = filter.check(&answer("brand_01", "u_dani", T0 + 63 * SEC));
+    assert!(v.reason("SENDER_IN_CONVERSATION").is_none());
+
+    // 29 days on the conversation holds; after 30 days it has expired, by
+    // event time.
+    let v = filter.check(&answer("u_dani", "brand_01", T0 + 29 * day));
+    assert!(v.reason("SENDER_IN_CONVERSATION").is_some());
+    let v = filter.check(&answer("u_dani", "brand_01", T0 + 31 * day));
+    assert!(v.reason("SENDER_IN_CONVERSATION").is_none());
+}
+
+#[test]
+fn a_conversation_does_not_hide_a_link_or_a_campaign() {
+    let filter = Filter::default();
+    let mut rng = Rng(11);
+    let text = bot_text(&mut rng);
+    // The account was in a conversation with one brand, then got taken
+    // over and spreads one text with a shortener to eight brands, that one
+    // last.
+    filter.observe_outgoing(&reply("brand_7", "taken_over", T0));
+    for i in 0..8i64 {
+        let brand = format!("brand_{i}");
+        let body = format!("{text} https://bit.ly/x{i}");
+        let msg = Message::new(&body)
+            .with_sender("taken_over")
+            .with_recipient(&brand)
+            .with_timestamp_ms(T0 + 600 * SEC + i * 20 * SEC)
+            .with_profile(established(1));
+        let v = filter.check(&msg);
+        assert_eq!(v.reason("SENDER_IN_CONVERSATION").is_some(), i == 7);
+        assert!(i < 3 || v.is_flagged(), "message {i}: {:?}", v.reasons);
+    }
+}
+
+#[test]
+fn conversations_are_bounded_counted_and_survive_a_restart() {
+    let policy = Policy::from_toml_str("[stream]\nshards = 2\nmax_conversations = 256\n").unwrap();
+    let filter = Filter::new(policy.clone()).unwrap();
+    for i in 0..5_000i64 {
+        let person = format!("p{i}");
+        filter.observe_outgoing(&reply("brand_01", &person, T0 + i * SEC));
+    }
+    let stats = filter.stats();
+    assert!(stats.conversations <= 256, "{stats:?}");
+    assert!(stats.conversations_evicted >= 4_000, "{stats:?}");
+    // The least recent went: the latest people are still remembered.
+    let latest = Message::new("thanks!")
+        .with_sender("p4999")
+        .with_recipient("brand_01")
+        .with_timestamp_ms(T0 + 5_000 * SEC);
+    assert!(
+        filter
+            .check(&latest)
+            .reason("SENDER_IN_CONVERSATION")
+            .is_some()
+    );
+
+    let mut bytes = Vec::new();
+    filter.snapshot_state().to_writer(&mut bytes).unwrap();
+    let snapshot = StateSnapshot::from_reader(&bytes[..]).unwrap();
+    assert_eq!(snapshot.conversation_count(), stats.conversations);
+    let restarted = Filter::new(policy).unwrap();
+    restarted.restore_state(&snapshot).unwrap();
+    // A table holds about 90% of its cap before it starts forgetting.
+    let restored = restarted.stats().conversations;
+    assert!(restored * 10 >= stats.conversations * 9, "{restored}");
+    assert!(
+        restarted
+            .check(&latest)
+            .reason("SENDER_IN_CONVERSATION")
+            .is_some()
+    );
+}
