@@ -2,8 +2,12 @@
 //! order, in constant memory.
 //!
 //! ```text
-//! cargo run --release --example score -- [--policy FILE] [--model FILE] [FILE]
+//! cargo run --release --example score -- [--policy FILE] [--model FILE] [--state DIR] [FILE]
 //! ```
+//!
+//! With `--state DIR`, the filter starts from the state saved in DIR (its
+//! model, lessons and stream state; see `Filter::save_state`) when there is
+//! one, and saves its state there when the input ends.
 //!
 //! The built-in model scores the text unless `--model` names a model file
 //! (written by the `train` example). Reads FILE, or standard input when FILE is absent or `-`. Each input line
@@ -57,6 +61,7 @@ struct Rejected<'a> {
 struct Args {
     policy: Option<String>,
     model: Option<String>,
+    state: Option<String>,
     input: Option<String>,
 }
 
@@ -64,6 +69,7 @@ fn parse_args() -> Result<Args, String> {
     let mut args = Args {
         policy: None,
         model: None,
+        state: None,
         input: None,
     };
     let mut it = std::env::args().skip(1);
@@ -71,6 +77,7 @@ fn parse_args() -> Result<Args, String> {
         match arg.as_str() {
             "--policy" => args.policy = Some(it.next().ok_or("--policy needs a file")?),
             "--model" => args.model = Some(it.next().ok_or("--model needs a file")?),
+            "--state" => args.state = Some(it.next().ok_or("--state needs a directory")?),
             "-h" | "--help" => return Err(String::new()),
             "-" => args.input = None,
             flag if flag.starts_with("--") => return Err(format!("unknown flag {flag}")),
@@ -88,7 +95,7 @@ fn main() -> ExitCode {
             if !e.is_empty() {
                 eprintln!("score: {e}");
             }
-            eprintln!("usage: score [--policy FILE] [--model FILE] [FILE]");
+            eprintln!("usage: score [--policy FILE] [--model FILE] [--state DIR] [FILE]");
             return ExitCode::from(1);
         }
     };
@@ -116,6 +123,9 @@ fn run(args: &Args) -> Result<(u64, u64), Box<dyn std::error::Error>> {
     let mut builder = Filter::builder().policy(policy);
     if let Some(path) = &args.model {
         builder = builder.model(Model::load(path)?);
+    }
+    if let Some(dir) = &args.state {
+        builder = builder.state_dir(dir);
     }
     let filter = builder.build()?;
     let reader: Box<dyn Read> = match &args.input {
@@ -161,6 +171,9 @@ fn run(args: &Args) -> Result<(u64, u64), Box<dyn std::error::Error>> {
         out.write_all(b"\n")?;
     }
     out.flush()?;
+    if let Some(dir) = &args.state {
+        filter.save_state(dir)?;
+    }
     Ok((scored, rejected))
 }
 
