@@ -99,9 +99,11 @@ fn run() -> Result<ExitCode, Box<dyn std::error::Error>> {
         }
     );
     println!(
-        "overlay: {} entries ({} evicted); run took {:.1} s",
+        "overlay: {} entries ({} evicted); a check of these e-mails takes {:.1} µs with it, {:.1} µs without; run took {:.1} s",
         stats.entries,
         stats.evicted_entries,
+        o.check_us.0,
+        o.check_us.1,
         started.elapsed().as_secs_f64()
     );
     if check {

@@ -30,6 +30,9 @@ pub struct Outcome {
     pub shared_unchanged: bool,
     pub shared_before: Rates,
     pub shared_after: Rates,
+    /// Mean time of a check after the lessons, in µs, for the brand with
+    /// an overlay and for the other brand.
+    pub check_us: (f64, f64),
 }
 
 /// `label<TAB>text` lines; lines with another label are skipped.
@@ -121,8 +124,12 @@ pub fn run(
         let msg = Message::new(text).with_recipient(BRAND).with_id(&id);
         filter.learn_scoped(&msg, *label, LearnScope::Brand(BRAND));
     }
+    let started = std::time::Instant::now();
     let (after, _) = rates(filter, &test, Some(BRAND));
+    let brand_us = started.elapsed().as_secs_f64() * 1e6 / test.len().max(1) as f64;
+    let started = std::time::Instant::now();
     let (_, other_after) = rates(filter, &test, Some(OTHER));
+    let other_us = started.elapsed().as_secs_f64() * 1e6 / test.len().max(1) as f64;
     let (shared_after, shared_bits_after) = rates(filter, shared, None);
     Outcome {
         before,
@@ -132,6 +139,7 @@ pub fn run(
         shared_unchanged: shared_bits_before == shared_bits_after,
         shared_before,
         shared_after,
+        check_us: (brand_us, other_us),
     }
 }
 
