@@ -2,8 +2,12 @@
 //! order, in constant memory.
 //!
 //! ```text
-//! cargo run --release --example score -- [--policy FILE] [--model FILE] [FILE]
+//! cargo run --release --example score -- [--policy FILE] [--model FILE] [--state DIR] [FILE]
 //! ```
+//!
+//! With `--state DIR`, the filter starts from the state saved in DIR (its
+//! model, lessons and stream state; see `Filter::save_state`) when there is
+//! one, and saves its state there when the input ends.
 //!
 //! The built-in model scores the text unless `--model` names a model file
 //! (written by the `train` example). Reads FILE, or standard input when
@@ -59,13 +63,15 @@ struct Rejected<'a> {
     error: &'a str,
 }
 
-const USAGE: &str = "usage: score [--policy FILE] [--model FILE] [FILE]
+const USAGE: &str = "usage: score [--policy FILE] [--model FILE] [--state DIR] [FILE]
 
 Scores a JSON-lines stream of DMs (FILE, or standard input when FILE is
 absent or -): one verdict line per input line, in order.
 
   --policy FILE   policy (TOML, or JSON for a .json file); default: built-in
   --model FILE    model written by the train example; default: built-in
+  --state DIR     start from the state saved in DIR (when there is one) and
+                  save the filter's state there when the input ends
   -h, --help      print this help and exit
 
 Exit status: 0 when every line was scored, 2 when any was rejected, 1 when
@@ -74,6 +80,7 @@ the run could not start.";
 struct Args {
     policy: Option<String>,
     model: Option<String>,
+    state: Option<String>,
     input: Option<String>,
 }
 
@@ -82,6 +89,7 @@ fn parse_args() -> Result<Option<Args>, String> {
     let mut args = Args {
         policy: None,
         model: None,
+        state: None,
         input: None,
     };
     let mut it = std::env::args().skip(1);
@@ -89,6 +97,7 @@ fn parse_args() -> Result<Option<Args>, String> {
         match arg.as_str() {
             "--policy" => args.policy = Some(it.next().ok_or("--policy needs a file")?),
             "--model" => args.model = Some(it.next().ok_or("--model needs a file")?),
+            "--state" => args.state = Some(it.next().ok_or("--state needs a directory")?),
             "-h" | "--help" => return Ok(None),
             "-" => args.input = None,
             flag if flag.starts_with("--") => return Err(format!("unknown flag {flag}")),
@@ -137,6 +146,9 @@ fn run(args: &Args) -> Result<(u64, u64), Box<dyn std::error::Error>> {
     if let Some(path) = &args.model {
         builder = builder.model(Model::load(path)?);
     }
+    if let Some(dir) = &args.state {
+        builder = builder.state_dir(dir);
+    }
     let filter = builder.build()?;
     let reader: Box<dyn Read> = match &args.input {
         Some(path) => Box::new(std::fs::File::open(path).map_err(|e| format!("{path}: {e}"))?),
@@ -181,6 +193,9 @@ fn run(args: &Args) -> Result<(u64, u64), Box<dyn std::error::Error>> {
         out.write_all(b"\n")?;
     }
     out.flush()?;
+    if let Some(dir) = &args.state {
+        filter.save_state(dir)?;
+    }
     Ok((scored, rejected))
 }
 

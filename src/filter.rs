@@ -4,7 +4,7 @@ use std::cell::RefCell;
 use std::sync::Arc;
 
 use crate::Error;
-use crate::classifier::{self, Classifier, Model, WordCache, Words};
+use crate::classifier::{self, Classifier, Model, OverlayStats, WordCache, Words};
 use crate::combine::{self, Weights};
 use crate::features::Evidence;
 use crate::features::link::{Link, LinkExpander, LinkRules, LinkScratch};
@@ -12,6 +12,10 @@ use crate::features::lists::ListRules;
 use crate::features::text::TextRules;
 use crate::message::{Label, Message};
 use crate::normalize::Canonical;
+use crate::persist::{
+    self,
+    codec::{Dec, Enc},
+};
 use crate::policy::Policy;
 use crate::state::{StateSnapshot, Stats, Stream};
 use crate::verdict::Verdict;
@@ -98,25 +102,122 @@ impl Filter {
         &self.inner.policy
     }
 
-    /// Takes back what [`Filter::learn`] did for the message with this id
-    /// (a moderator's mistaken click); false when no message with this id
-    /// was learned, or it was learned so long ago that it was forgotten
-    /// (the last 10,000 learned ids are remembered).
+    /// Takes back everything [`Filter::learn`] or [`Filter::learn_scoped`]
+    /// did for the message with this id, whatever its scope: the weight
+    /// changes (shared or in the brand's overlay) and the counts of the
+    /// domains it linked to. Unlearning the last lessons first puts every
+    /// changed weight back to its exact value. False when no message with
+    /// this id was learned, or it was learned so long ago that it was
+    /// forgotten (the last 10,000 learned ids are remembered).
     ///
     /// ```
     /// use dmguard::{Filter, Label, Message};
     ///
     /// let filter = Filter::default();
-    /// let msg = Message::new("grab the zorblax deal at zorblax dot shop").with_id("m7");
-    /// let before = filter.check(&msg).score;
+    /// let msg = Message::new("grab the zorblax deal at coin-drop.example/x").with_id("m7");
+    /// let other = Message::new("see coin-drop.example/y");
+    /// let (before, other_before) = (filter.check(&msg), filter.check(&other));
     /// filter.learn(&msg, Label::Spam);
     /// assert!(filter.unlearn("m7"));
-    /// assert!((filter.check(&msg).score - before).abs() < 1e-6);
+    /// assert_eq!(filter.check(&msg), before);
+    /// assert_eq!(filter.check(&other), other_before);
     /// ```
     pub fn unlearn(&self, id: &str) -> bool {
-        match &self.inner.model {
+        let links = self.inner.links.unlearn(id);
+        let weights = match &self.inner.model {
             Some((classifier, _)) => classifier.unlearn(id),
             None => false,
+        };
+        links || weights
+    }
+
+    /// Saves everything this filter learned and remembers into `dir`: the
+    /// model with its learned weights, the per-brand overlays, the unlearn
+    /// journals, the learned domain reputation and the stream state
+    /// ([`Filter::snapshot_state`]). The directory is replaced atomically
+    /// and every file carries a checksum: a reader sees the previous state
+    /// or this one, never half of one, even when the saving process is
+    /// killed. Restore it with [`FilterBuilder::state_dir`].
+    ///
+    /// ```
+    /// use dmguard::{Filter, Label, Message};
+    ///
+    /// let dir = std::env::temp_dir().join(format!("dmguard-doc-{}", std::process::id()));
+    /// let filter = Filter::default();
+    /// let msg = Message::new("grab the zorblax deal today").with_id("m1");
+    /// let before = filter.check(&msg);
+    /// filter.learn(&msg, Label::Spam);
+    /// filter.save_state(&dir)?;
+    ///
+    /// let restarted = Filter::builder().state_dir(&dir).build()?;
+    /// assert_eq!(restarted.check(&msg), filter.check(&msg));
+    /// assert!(restarted.unlearn("m1"), "the journal is kept");
+    /// assert_eq!(restarted.check(&msg), before);
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn save_state(&self, dir: impl AsRef<std::path::Path>) -> Result<(), Error> {
+        let mut learned = Enc::default();
+        learned.bytes.extend_from_slice(LEARNED_MAGIC);
+        let mut files = Vec::with_capacity(3);
+        match &self.inner.model {
+            Some((classifier, model)) => {
+                learned.u8(1);
+                let fitted = classifier.encode_learned(&mut learned);
+                let model = Model {
+                    fitted,
+                    ..model.clone()
+                };
+                files.push((persist::MODEL, model.to_bytes()));
+            }
+            None => learned.u8(0),
+        }
+        self.inner.links.reputation().encode_learned(&mut learned);
+        files.push((persist::LEARNED, learned.bytes));
+        let mut stream = Vec::new();
+        self.snapshot_state().to_writer(&mut stream)?;
+        files.push((persist::STREAM, stream));
+        persist::save(dir.as_ref(), &files)
+    }
+
+    /// Puts back the learned state of [`Filter::save_state`] (all but the
+    /// model, which the builder loaded).
+    fn restore_saved(&self, dir: &std::path::Path, saved: &persist::Loaded) -> Result<(), Error> {
+        let (path, stream) = saved.require(persist::STREAM, dir)?;
+        let snapshot = StateSnapshot::from_reader(stream)
+            .map_err(|e| Error::invalid_input(format!("{}: {e}", path.display())))?;
+        self.restore_state(&snapshot)
+            .map_err(|e| Error::invalid_input(format!("{}: {e}", path.display())))?;
+        let (path, learned) = saved.require(persist::LEARNED, dir)?;
+        let bad = |e: String| Error::invalid_input(format!("{}: {e}", path.display()));
+        let rest = learned
+            .strip_prefix(LEARNED_MAGIC.as_slice())
+            .ok_or_else(|| bad("not a dmguard learned-state file (bad magic bytes)".into()))?;
+        let mut d = Dec::new(rest);
+        match (d.u8("model flag").map_err(bad)?, &self.inner.model) {
+            (0, _) => {}
+            (1, Some((classifier, _))) => classifier.decode_learned(&mut d).map_err(bad)?,
+            (1, None) => {
+                return Err(bad(
+                    "holds a model's lessons but the state has no model".into()
+                ));
+            }
+            (other, _) => return Err(bad(format!("corrupt: model flag {other}"))),
+        }
+        self.inner
+            .links
+            .reputation()
+            .decode_learned(&mut d)
+            .map_err(bad)?;
+        d.end().map_err(bad)
+    }
+
+    /// What the per-brand overlays of [`Filter::learn_scoped`] hold and
+    /// have evicted.
+    pub fn overlay_stats(&self) -> OverlayStats {
+        match &self.inner.model {
+            Some((classifier, _)) => classifier.overlay_stats(),
+            None => OverlayStats::default(),
         }
     }
 
@@ -286,7 +387,8 @@ impl Filter {
     /// the message links to are remembered as seen in spam or in ham
     /// (`LINK_DOMAIN_REPUTATION`). Takes `&self` and is safe while other
     /// threads check: the learned state is shared by every clone of the
-    /// filter, and the next check sees it.
+    /// filter, and the next check sees it. The same as
+    /// [`Filter::learn_scoped`] with [`LearnScope::Shared`].
     ///
     /// ```
     /// use dmguard::{Filter, Label, Message};
@@ -302,12 +404,44 @@ impl Filter {
     /// assert!(filter.check(&msg).score > before);
     /// ```
     pub fn learn(&self, msg: &Message<'_>, label: Label) {
+        self.learn_scoped(msg, label, LearnScope::Shared);
+    }
+
+    /// Teaches the filter a person's judgement of a message, for every
+    /// brand or for one: with [`LearnScope::Brand`], the lesson goes into
+    /// that brand's own overlay over the shared model (and its own domain
+    /// reputation), and moves only the verdicts of messages whose
+    /// `recipient` is that brand; the shared model and every other brand's
+    /// verdicts stay exactly as they were. Overlays are bounded (see
+    /// [`Filter::overlay_stats`]); [`Filter::unlearn`] takes a lesson back
+    /// whatever its scope.
+    ///
+    /// ```
+    /// use dmguard::{Filter, Label, LearnScope, Message};
+    ///
+    /// let filter = Filter::default();
+    /// let text = "grab the zorblax deal today";
+    /// let mine = Message::new(text).with_recipient("brand_a");
+    /// let theirs = Message::new(text).with_recipient("brand_b");
+    /// let (mine_before, theirs_before) = (filter.check(&mine), filter.check(&theirs));
+    /// filter.learn_scoped(&mine.with_id("m1"), Label::Spam, LearnScope::Brand("brand_a"));
+    /// assert!(filter.check(&mine).score > mine_before.score);
+    /// assert_eq!(filter.check(&theirs), theirs_before);
+    /// assert_eq!(filter.overlay_stats().brands, 1);
+    /// assert!(filter.unlearn("m1"));
+    /// assert_eq!(filter.check(&mine), mine_before);
+    /// ```
+    pub fn learn_scoped(&self, msg: &Message<'_>, label: Label, scope: LearnScope<'_>) {
+        let brand = match scope {
+            LearnScope::Shared => None,
+            LearnScope::Brand(brand) => Some(brand),
+        };
         let text = truncate(msg.text, self.inner.policy.limits.max_text_bytes);
-        self.inner.links.learn(text, label);
+        self.inner.links.learn(text, label, msg.id, brand);
         if let Some((classifier, _)) = &self.inner.model {
             with_scratch(|scratch| {
                 scratch.canon.canonicalize(text);
-                classifier.learn(&scratch.canon.text, label == Label::Spam, msg.id);
+                classifier.learn(&scratch.canon.text, label == Label::Spam, msg.id, brand);
             });
         }
     }
@@ -323,8 +457,12 @@ impl Filter {
 
         // The trained classifier, on the canonical text.
         if let Some((clf, _)) = &inner.model {
-            let score =
-                clf.score_words(&scratch.canon.text, &scratch.words, &mut scratch.word_cache);
+            let score = clf.score_words(
+                &scratch.canon.text,
+                &scratch.words,
+                &mut scratch.word_cache,
+                msg.recipient,
+            );
             // No word, no evidence: emoji-only or symbol-only messages are
             // judged by the other families. A zero strength adds no reason.
             if score.features > 0 {
@@ -353,12 +491,25 @@ pub(crate) fn truncate(text: &str, max: usize) -> &str {
     &text[..end]
 }
 
+/// The first bytes of a state directory's `learned.bin`, with its version.
+const LEARNED_MAGIC: &[u8; 12] = b"DMGUARDL\x01\0\0\0";
+
+/// Whose verdicts a lesson of [`Filter::learn_scoped`] moves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LearnScope<'a> {
+    /// Every brand's: the shared model and domain reputation.
+    Shared,
+    /// Only this brand's: messages whose `recipient` is this name.
+    Brand(&'a str),
+}
+
 /// Builds a [`Filter`]; every check of the configuration happens in
 /// [`FilterBuilder::build`].
 #[derive(Debug, Clone, Default)]
 pub struct FilterBuilder {
     policy: Policy,
     model: ModelChoice,
+    state_dir: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -389,8 +540,40 @@ impl FilterBuilder {
         self
     }
 
+    /// Starts from the state that [`Filter::save_state`] saved in `dir`:
+    /// its model (with everything learned) replaces the model chosen
+    /// here, and its overlays, unlearn journals, domain reputation and
+    /// stream state are restored, so that `unlearn` works across the
+    /// restart. A directory that does not exist or is empty holds no state
+    /// and the filter starts fresh (as a service's first run does); a
+    /// damaged, truncated or incomplete state is an error naming the file.
+    /// The policy is not part of the state: pass it as before.
+    pub fn state_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
+        self.state_dir = Some(dir.into());
+        self
+    }
+
     /// Checks the configuration and compiles every rule.
-    pub fn build(self) -> Result<Filter, Error> {
+    pub fn build(mut self) -> Result<Filter, Error> {
+        let saved = match &self.state_dir {
+            Some(dir) => persist::load(dir)?,
+            None => None,
+        };
+        if let Some(saved) = &saved
+            && let Some((path, bytes)) = saved.get(persist::MODEL)
+        {
+            let model = Model::from_bytes(bytes).map_err(|e| e.in_file(path))?;
+            self.model = ModelChoice::Given(Box::new(model));
+        }
+        let state_dir = self.state_dir.take();
+        let filter = self.build_fresh()?;
+        if let (Some(saved), Some(dir)) = (saved, state_dir) {
+            filter.restore_saved(&dir, &saved)?;
+        }
+        Ok(filter)
+    }
+
+    fn build_fresh(self) -> Result<Filter, Error> {
         self.policy.validate()?;
         let policy = self.policy;
         let model = match self.model {

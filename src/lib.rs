@@ -87,8 +87,10 @@ mod eval;
 mod features;
 mod filter;
 mod hash;
+mod journal;
 mod message;
 mod normalize;
+mod persist;
 mod policy;
 mod state;
 mod verdict;
@@ -98,14 +100,14 @@ mod verdict;
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
 
-pub use classifier::{Learner, Model, TrainOptions};
+pub use classifier::{Learner, Model, OverlayStats, TrainOptions};
 pub use error::Error;
 pub use eval::{CaughtAt, Confusion, Evaluation, HAM_FLAGGED_CEILINGS, ReasonRate, Report};
 pub use features::link::{Link, LinkExpander, LinkKind, LinkPolicy, links};
 #[doc(hidden)]
 pub use features::text::TextBench;
 pub use features::{CodeInfo, all_codes as reason_codes};
-pub use filter::{Filter, FilterBuilder};
+pub use filter::{Filter, FilterBuilder, LearnScope};
 pub use message::{Label, Message, SenderProfile};
 pub use policy::{Limits, Lists, Policy};
 pub use state::{StateSnapshot, Stats, StreamPolicy};

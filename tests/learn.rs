@@ -3,7 +3,7 @@
 //! customers' messages stay allowed; learning is safe while other threads
 //! check.
 
-use dmguard::{Filter, Label, Message};
+use dmguard::{Filter, Label, LearnScope, Message};
 
 /// A fake charity appeal: neither the phrase rules nor the SMS-trained
 /// classifier know it.
@@ -174,4 +174,135 @@ fn a_filter_debug_prints_a_summary_not_the_weights() {
         with_model < without + 2_000,
         "{with_model} vs {without} bytes"
     );
+}
+
+#[test]
+fn unlearning_takes_back_the_learned_domain_reputation() {
+    // Regression: unlearn used to leave the domain counts behind, so a
+    // later DM linking the same domain still got LINK_DOMAIN_REPUTATION.
+    let filter = Filter::default();
+    let later = Message::new("hi, is coin-drop.example/y legit?");
+    let before = filter.check(&later);
+    filter.learn(
+        &Message::new("free coins at coin-drop.example/x").with_id("s1"),
+        Label::Spam,
+    );
+    assert!(
+        filter
+            .check(&later)
+            .reasons
+            .iter()
+            .any(|r| r.code == "LINK_DOMAIN_REPUTATION")
+    );
+    assert!(filter.unlearn("s1"));
+    let after = filter.check(&later);
+    assert!(
+        !after
+            .reasons
+            .iter()
+            .any(|r| r.code == "LINK_DOMAIN_REPUTATION"),
+        "{after:?}"
+    );
+    assert_eq!(after, before);
+}
+
+#[test]
+fn unlearning_in_reverse_order_restores_every_verdict_exactly() {
+    let filter = Filter::default();
+    let probes: Vec<Message> = LATER
+        .iter()
+        .chain(HAM)
+        .map(|t| Message::new(t).with_recipient("brand_a"))
+        .collect();
+    let before: Vec<_> = probes.iter().map(|m| filter.check(m)).collect();
+    let ids: Vec<String> = (0..TEACH.len() * 2).map(|i| format!("m{i}")).collect();
+    for (i, id) in ids.iter().enumerate() {
+        let text = TEACH[i % TEACH.len()];
+        let msg = Message::new(text).with_id(id);
+        let scope = if i % 2 == 0 {
+            LearnScope::Shared
+        } else {
+            LearnScope::Brand("brand_a")
+        };
+        filter.learn_scoped(&msg, Label::Spam, scope);
+    }
+    assert!(filter.check(&probes[0]).is_flagged());
+    for id in ids.iter().rev() {
+        assert!(filter.unlearn(id));
+    }
+    let after: Vec<_> = probes.iter().map(|m| filter.check(m)).collect();
+    assert_eq!(after, before);
+    assert_eq!(filter.overlay_stats().brands, 0, "an emptied overlay goes");
+}
+
+#[test]
+fn a_brands_lessons_move_only_that_brands_verdicts() {
+    let filter = Filter::default();
+    let texts: Vec<&str> = LATER.iter().chain(HAM).copied().collect();
+    let for_brand = |brand: &'static str| -> Vec<Message<'static>> {
+        texts
+            .iter()
+            .map(|t| {
+                Message::new(t)
+                    .with_recipient(brand)
+                    .with_id("x")
+                    .with_sender("u")
+            })
+            .collect()
+    };
+    let (a, b) = (for_brand("brand_a"), for_brand("brand_b"));
+    let anon: Vec<Message> = texts.iter().map(|t| Message::new(t)).collect();
+    let b_before: Vec<_> = b.iter().map(|m| filter.check(m).score.to_bits()).collect();
+    let anon_before: Vec<_> = anon
+        .iter()
+        .map(|m| filter.check(m).score.to_bits())
+        .collect();
+    let shared_before = filter.model().expect("model").to_bytes();
+    for text in TEACH {
+        filter.learn_scoped(
+            &Message::new(text).with_recipient("brand_a"),
+            Label::Spam,
+            LearnScope::Brand("brand_a"),
+        );
+    }
+    for m in &a[..LATER.len()] {
+        assert!(filter.check(m).is_flagged(), "{}", m.text);
+    }
+    let b_after: Vec<_> = b.iter().map(|m| filter.check(m).score.to_bits()).collect();
+    let anon_after: Vec<_> = anon
+        .iter()
+        .map(|m| filter.check(m).score.to_bits())
+        .collect();
+    assert_eq!(b_after, b_before, "another brand's verdicts moved");
+    assert_eq!(anon_after, anon_before, "a message for no brand moved");
+    assert_eq!(filter.model().expect("model").to_bytes(), shared_before);
+    let stats = filter.overlay_stats();
+    assert_eq!((stats.brands, stats.evicted_brands), (1, 0));
+    assert!(stats.entries > 0);
+}
+
+#[allow(dead_code)] // the example prints what this test does not read
+#[path = "../examples/common/adapt.rs"]
+mod adapt;
+
+/// `examples/adapt.rs --check`, on two splits: a brand's own lessons halve
+/// its ham flagged without losing spam, and move nothing else by a bit.
+#[test]
+fn a_brand_adapts_to_traffic_the_shared_model_does_not_know() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data");
+    let (corpus, shared) = (
+        format!("{root}/spamassassin/corpus.tsv"),
+        format!("{root}/sms/test.tsv"),
+    );
+    let (Ok(corpus), Ok(shared)) = (adapt::read_tsv(&corpus), adapt::read_tsv(&shared)) else {
+        println!("skipped: ../shared/data/spamassassin or sms is absent");
+        return;
+    };
+    for seed in [1, 2] {
+        let filter = Filter::default();
+        let outcome = adapt::run(&filter, &corpus, &shared, seed);
+        if let Err(e) = adapt::check(&outcome) {
+            panic!("seed {seed}: {e}");
+        }
+    }
 }

@@ -17,6 +17,7 @@ const EXAMPLES: &[&str] = &[
     "simulate",
     "throughput",
     "expand_links",
+    "adapt",
 ];
 
 /// Builds the examples once (a plain `cargo test` builds them already; a
@@ -278,4 +279,25 @@ fn score_help_names_every_flag_it_accepts() {
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("--no-such-flag") && stderr.contains("usage: score"));
+
+#[test]
+fn state_is_loaded_at_start_and_saved_at_the_end() {
+    let dir = std::env::temp_dir().join(format!("dmguard-score-state-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let dir_arg = dir.to_str().unwrap();
+    let line = br#"{"id": 1, "ts": 1750000000000, "sender": "u1", "recipient": "brand_a", "text": "hi, where is my order?"}
+"#;
+    let first_contact = |output: &Output| {
+        assert!(output.status.success(), "{output:?}");
+        lines(output)[0]["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["code"] == "SENDER_FIRST_CONTACT")
+    };
+    assert!(first_contact(&run(&["--state", dir_arg], line)));
+    assert!(dir.join("MANIFEST").exists());
+    // The second run remembers that u1 wrote to brand_a before.
+    assert!(!first_contact(&run(&["--state", dir_arg], line)));
+    std::fs::remove_dir_all(&dir).unwrap();
 }

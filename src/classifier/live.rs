@@ -8,7 +8,10 @@ use std::sync::atomic::{
 
 use super::cache::{self, WordCache};
 use super::learner::{self, Fitted};
-use super::{ACQUIT_LOG_ODDS, Score, Vector, Words, journal, score_tokens, strength, vectorize};
+use super::overlay::{Brand, OverlayStats, Overlays};
+use super::{ACQUIT_LOG_ODDS, Score, Vector, Words, score_tokens, strength, vectorize};
+use crate::journal::Journal;
+use crate::persist::codec::{Dec, Enc};
 
 /// Online steps taken per learned message at most: a message keeps being
 /// learned until its combined score agrees with its label by
@@ -18,6 +21,52 @@ use super::{ACQUIT_LOG_ODDS, Score, Vector, Words, journal, score_tokens, streng
 /// what they share with the taught ones.
 const LEARN_MAX_STEPS: usize = 32;
 const LEARN_MARGIN: (f32, f32) = (4.0, 3.0);
+
+/// A brand's lessons take AdaGrad steps from the shared squared-gradient
+/// sums plus the brand's own, at most this many per message: more steps
+/// changed little in `examples/adapt.rs`, and fewer keep one lesson from
+/// being learned by heart.
+const BRAND_MAX_STEPS: usize = 4;
+/// A brand's steps are this many times the shared learning's: its
+/// AdaGrad sums start from the shared model's, which years of training
+/// made large, so at the shared rate a brand's few hundred lessons
+/// barely move its overlay (see `examples/adapt.rs` for the figures).
+const BRAND_RATE_FACTOR: f32 = 3.0;
+
+/// One weight changed by a lesson: its value and squared-gradient sum
+/// before and after, so that unlearning puts back the exact bits when
+/// nothing else changed it since, and subtracts the change otherwise.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Change {
+    pub j: u32,
+    pub was: f32,
+    pub now: f32,
+    pub g_was: f32,
+    pub g_now: f32,
+}
+
+impl Change {
+    /// The value and gradient sum with this change taken back from the
+    /// current ones.
+    fn undo(&self, w: f32, g: f32) -> (f32, f32) {
+        if w.to_bits() == self.now.to_bits() && g.to_bits() == self.g_now.to_bits() {
+            (self.was, self.g_was)
+        } else {
+            (
+                w - (self.now - self.was),
+                (g - (self.g_now - self.g_was)).max(0.0),
+            )
+        }
+    }
+}
+
+/// What one lesson changed: in the shared weights (`brand` is `None`) or
+/// in one brand's overlay.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Lesson {
+    pub brand: Option<String>,
+    pub changes: Vec<Change>,
+}
 
 /// The live classifier inside a filter.
 pub(crate) struct Classifier {
@@ -29,6 +78,7 @@ pub(crate) struct Classifier {
     /// after the weights it stands for.
     generation: AtomicU64,
     learning: Mutex<Learning>,
+    overlays: Overlays,
     rate: f32,
     l2: f32,
     /// The weight and bias the filter applies to the classifier's
@@ -49,8 +99,8 @@ impl std::fmt::Debug for Classifier {
 struct Learning {
     sq_grad: Vec<f32>,
     scratch: Vector,
-    before: Vec<f32>,
-    journal: journal::Journal,
+    before: Vec<(f32, f32)>,
+    journal: Journal<Lesson>,
 }
 
 impl Classifier {
@@ -82,6 +132,7 @@ impl Classifier {
                 sq_grad: fitted.sq_grad,
                 ..Learning::default()
             }),
+            overlays: Overlays::default(),
             rate,
             l2,
             combination,
@@ -111,32 +162,58 @@ impl Classifier {
     }
 
     /// Scores a canonical text from its words, found by [`Words::fill`],
-    /// without allocating (but for the cache's first use on a thread).
+    /// without allocating (but for the cache's first use on a thread);
+    /// for a `brand` with an overlay, through that overlay and without the
+    /// word cache.
     pub fn score_words<'a>(
         &self,
         text: &'a str,
         words: &'a Words,
         cache: &mut WordCache,
+        brand: Option<&str>,
     ) -> Score<'a> {
         // Acquire: a generation read here comes with the weights it was
         // published after.
         let generation = self.generation.load(Acquire);
         let bias = f32::from_bits(self.bias.load(Relaxed));
+        let shared = |j: usize| f32::from_bits(self.weights[j].load(Relaxed));
+        if let Some(brand) = brand
+            && self.overlays.any()
+        {
+            let table = self.overlays.read();
+            if let Some(o) = table.brands.get(brand) {
+                return score_tokens(
+                    text,
+                    words.tokens(text),
+                    self.bits,
+                    bias,
+                    |j| shared(j) + o.delta(j as u32),
+                    None,
+                );
+            }
+        }
         score_tokens(
             text,
             words.tokens(text),
             self.bits,
             bias,
-            |j| f32::from_bits(self.weights[j].load(Relaxed)),
+            shared,
             Some((cache, generation)),
         )
     }
 
+    /// What the per-brand overlays hold and have evicted.
+    pub fn overlay_stats(&self) -> OverlayStats {
+        self.overlays.stats()
+    }
+
     /// Moves the weights towards `spam` for this canonical text: AdaGrad
     /// steps until the model agrees by a margin (train on error), so a
-    /// handful of examples teaches a new family. With an `id`, the change
-    /// is remembered so that [`Classifier::unlearn`] can take it back.
-    pub fn learn(&self, text: &str, spam: bool, id: Option<&str>) {
+    /// handful of examples teaches a new family. With a `brand`, the steps
+    /// go into that brand's overlay and the shared weights stay as they
+    /// are. With an `id`, the change is remembered so that
+    /// [`Classifier::unlearn`] can take it back.
+    pub fn learn(&self, text: &str, spam: bool, id: Option<&str>, brand: Option<&str>) {
         let mut guard = self.learning.lock().unwrap_or_else(|e| e.into_inner());
         let Learning {
             sq_grad,
@@ -145,18 +222,91 @@ impl Classifier {
             journal,
         } = &mut *guard;
         vectorize(text, self.bits, scratch);
-        before.clear();
-        before.extend(
-            scratch
-                .iter()
-                .map(|&(j, _)| f32::from_bits(self.weights[j as usize].load(Relaxed))),
-        );
-        let target = if spam { 1.0 } else { 0.0 };
-        for _ in 0..LEARN_MAX_STEPS {
-            let mut evidence = 0.0;
-            for &(j, v) in scratch.iter() {
-                evidence += f32::from_bits(self.weights[j as usize].load(Relaxed)) * v;
+        let weight = |j: u32| f32::from_bits(self.weights[j as usize].load(Relaxed));
+        let changes = match brand {
+            None => {
+                before.clear();
+                before.extend(
+                    scratch
+                        .iter()
+                        .map(|&(j, _)| (weight(j), sq_grad[j as usize])),
+                );
+                self.steps(scratch, spam, LEARN_MAX_STEPS, weight, |j, g| {
+                    let slot = &self.weights[j as usize];
+                    let w = f32::from_bits(slot.load(Relaxed));
+                    let gj = g + self.l2 * w;
+                    sq_grad[j as usize] += gj * gj;
+                    let w = w - self.rate * gj / (sq_grad[j as usize].sqrt() + 1e-6);
+                    slot.store(w.to_bits(), Relaxed);
+                });
+                self.generation.store(cache::new_generation(), Release);
+                changed(scratch, before, |j| (weight(j), sq_grad[j as usize]))
             }
+            Some(name) => {
+                let mut table = self.overlays.write();
+                let o = table.brand_mut(name, &self.overlays.evicted_brands);
+                o.lessons = o.lessons.wrapping_add(1);
+                let lessons = o.lessons;
+                before.clear();
+                before.extend(scratch.iter().map(|&(j, _)| {
+                    let e = o.entries.get(&j).copied().unwrap_or_default();
+                    (e.delta, e.sq_grad)
+                }));
+                let o: &mut Brand = o;
+                let cell = std::cell::RefCell::new(o);
+                self.steps(
+                    scratch,
+                    spam,
+                    BRAND_MAX_STEPS,
+                    |j| weight(j) + cell.borrow().delta(j),
+                    |j, g| {
+                        let mut o = cell.borrow_mut();
+                        let e = o.entries.entry(j).or_default();
+                        let gj = g + self.l2 * e.delta;
+                        e.sq_grad += gj * gj;
+                        let rate = (sq_grad[j as usize] + e.sq_grad).sqrt() + 1e-6;
+                        e.delta -= BRAND_RATE_FACTOR * self.rate * gj / rate;
+                        e.touched = lessons;
+                    },
+                );
+                let o = cell.into_inner();
+                let changes = changed(scratch, before, |j| {
+                    let e = o.entries.get(&j).copied().unwrap_or_default();
+                    (e.delta, e.sq_grad)
+                });
+                let evicted = o.trim();
+                self.overlays
+                    .evicted_entries
+                    .fetch_add(evicted as u64, Relaxed);
+                self.overlays.publish(&table);
+                changes
+            }
+        };
+        if let Some(id) = id {
+            journal.record(
+                id,
+                [Lesson {
+                    brand: brand.map(str::to_string),
+                    changes,
+                }],
+            );
+        }
+    }
+
+    /// Takes AdaGrad steps on `x` towards `spam` until the combined score
+    /// agrees by the margin, reading weights through `weight` and moving
+    /// them through `step` (index, gradient of the loss at that feature).
+    fn steps(
+        &self,
+        x: &Vector,
+        spam: bool,
+        max_steps: usize,
+        weight: impl Fn(u32) -> f32,
+        mut step: impl FnMut(u32, f32),
+    ) {
+        let target = if spam { 1.0 } else { 0.0 };
+        for _ in 0..max_steps {
+            let evidence: f32 = x.iter().map(|&(j, v)| weight(j) * v).sum();
             // The combined log-odds (as if the classifier were the only
             // evidence) and the gradient of its log-loss.
             let (cw, cb, _) = self.combination;
@@ -170,45 +320,159 @@ impl Classifier {
                 break;
             }
             let g = (learner::sigmoid(combined) - target) * cw;
-            for &(j, v) in scratch.iter() {
-                let slot = &self.weights[j as usize];
-                let w = f32::from_bits(slot.load(Relaxed));
-                let gj = g * v + self.l2 * w;
-                sq_grad[j as usize] += gj * gj;
-                let w = w - self.rate * gj / (sq_grad[j as usize].sqrt() + 1e-6);
-                slot.store(w.to_bits(), Relaxed);
+            for &(j, v) in x.iter() {
+                step(j, g * v);
             }
             // The bias stays: feedback is a biased sample of the traffic
             // (mostly mistakes), so it says nothing about the base rate.
         }
-        self.generation.store(cache::new_generation(), Release);
-        if let Some(id) = id {
-            let deltas = scratch
-                .iter()
-                .zip(before.iter())
-                .filter_map(|(&(j, _), &was)| {
-                    let now = f32::from_bits(self.weights[j as usize].load(Relaxed));
-                    (now != was).then_some((j, now - was))
-                });
-            journal.record(id, deltas.collect());
-        }
     }
 
     /// Takes back what [`Classifier::learn`] did for the message with this
-    /// id; false when no such message was learned (or it was forgotten).
+    /// id, whatever its scope; false when no such message was learned (or
+    /// it was forgotten). A brand overlay evicted since has nothing left
+    /// to take back.
     pub fn unlearn(&self, id: &str) -> bool {
         let mut guard = self.learning.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(deltas) = guard.journal.take(id) else {
+        let Learning {
+            sq_grad, journal, ..
+        } = &mut *guard;
+        let Some(lessons) = journal.take(id) else {
             return false;
         };
-        for (j, d) in deltas {
-            let slot = &self.weights[j as usize];
-            let w = f32::from_bits(slot.load(Relaxed)) - d;
-            slot.store(w.to_bits(), Relaxed);
+        for lesson in lessons.iter().rev() {
+            match &lesson.brand {
+                None => {
+                    for c in lesson.changes.iter().rev() {
+                        let slot = &self.weights[c.j as usize];
+                        let g = &mut sq_grad[c.j as usize];
+                        let (w, g2) = c.undo(f32::from_bits(slot.load(Relaxed)), *g);
+                        slot.store(w.to_bits(), Relaxed);
+                        *g = g2;
+                    }
+                    self.generation.store(cache::new_generation(), Release);
+                }
+                Some(name) => {
+                    let mut table = self.overlays.write();
+                    if let Some(o) = table.brands.get_mut(name) {
+                        for c in lesson.changes.iter().rev() {
+                            let Some(e) = o.entries.get_mut(&c.j) else {
+                                continue;
+                            };
+                            (e.delta, e.sq_grad) = c.undo(e.delta, e.sq_grad);
+                            if e.delta == 0.0 && e.sq_grad == 0.0 {
+                                o.entries.remove(&c.j);
+                            }
+                        }
+                        if o.entries.is_empty() {
+                            table.brands.remove(name);
+                        }
+                    }
+                    self.overlays.publish(&table);
+                }
+            }
         }
-        self.generation.store(cache::new_generation(), Release);
         true
     }
+
+    /// Writes the overlays and the unlearn journal, and returns the shared
+    /// weights of the same moment (saved as a [`Model`](super::Model)).
+    pub fn encode_learned(&self, e: &mut Enc) -> Fitted {
+        let guard = self.learning.lock().unwrap_or_else(|e| e.into_inner());
+        let fitted = Fitted {
+            bias: f32::from_bits(self.bias.load(Relaxed)),
+            weights: self
+                .weights
+                .iter()
+                .map(|w| f32::from_bits(w.load(Relaxed)))
+                .collect(),
+            sq_grad: guard.sq_grad.clone(),
+        };
+        self.overlays.encode(e);
+        e.len(guard.journal.len());
+        for (id, lessons) in guard.journal.entries() {
+            e.str(id);
+            e.len(lessons.len());
+            for lesson in lessons {
+                match &lesson.brand {
+                    None => e.u8(0),
+                    Some(b) => {
+                        e.u8(1);
+                        e.str(b);
+                    }
+                }
+                e.len(lesson.changes.len());
+                for c in &lesson.changes {
+                    e.u32(c.j);
+                    e.f32(c.was);
+                    e.f32(c.now);
+                    e.f32(c.g_was);
+                    e.f32(c.g_now);
+                }
+            }
+        }
+        fitted
+    }
+
+    /// Replaces the overlays and the journal with those written by
+    /// [`Classifier::encode_learned`].
+    pub fn decode_learned(&self, d: &mut Dec<'_>) -> Result<(), String> {
+        let size = self.weights.len();
+        let mut guard = self.learning.lock().unwrap_or_else(|e| e.into_inner());
+        self.overlays.decode(d, size)?;
+        let mut journal = Journal::default();
+        let ids = d.len("journal ids", 8)?;
+        for _ in 0..ids {
+            let id = d.str("message id")?.to_string();
+            let n = d.len("lessons", 5)?;
+            let mut lessons = Vec::with_capacity(n);
+            for _ in 0..n {
+                let brand = match d.u8("lesson scope")? {
+                    0 => None,
+                    1 => Some(d.str("brand name")?.to_string()),
+                    other => return Err(format!("corrupt: lesson scope {other}")),
+                };
+                let m = d.len("weight changes", 20)?;
+                let mut changes = Vec::with_capacity(m);
+                for _ in 0..m {
+                    let j = d.u32("weight index")?;
+                    if j as usize >= size {
+                        return Err(format!("corrupt: journal index {j} outside the table"));
+                    }
+                    changes.push(Change {
+                        j,
+                        was: d.f32("weight before")?,
+                        now: d.f32("weight after")?,
+                        g_was: d.f32("gradient sum before")?,
+                        g_now: d.f32("gradient sum after")?,
+                    });
+                }
+                lessons.push(Lesson { brand, changes });
+            }
+            journal.record(&id, lessons);
+        }
+        guard.journal = journal;
+        self.generation.store(cache::new_generation(), Release);
+        Ok(())
+    }
+}
+
+/// The changes of the features of `x` whose (weight, gradient sum), read
+/// through `now`, differ from `before`.
+fn changed(x: &Vector, before: &[(f32, f32)], now: impl Fn(u32) -> (f32, f32)) -> Vec<Change> {
+    x.iter()
+        .zip(before)
+        .filter_map(|(&(j, _), &(was, g_was))| {
+            let (w, g) = now(j);
+            (w.to_bits() != was.to_bits() || g.to_bits() != g_was.to_bits()).then_some(Change {
+                j,
+                was,
+                now: w,
+                g_was,
+                g_now: g,
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -259,7 +523,7 @@ mod tests {
             static CACHE: std::cell::RefCell<WordCache> = Default::default();
         }
         words.fill(text);
-        CACHE.with(|cache| c.score_words(text, words, &mut cache.borrow_mut()))
+        CACHE.with(|cache| c.score_words(text, words, &mut cache.borrow_mut(), None))
     }
 
     fn logit(c: &Classifier, text: &str) -> f32 {
@@ -300,11 +564,11 @@ mod tests {
         let first = logit(&a, text);
         assert_eq!(logit(&a, text).to_bits(), first.to_bits());
         // Another classifier with other weights, on the same thread.
-        b.learn(text, true, None);
+        b.learn(text, true, None, None);
         assert_eq!(logit(&b, text).to_bits(), uncached(&b, text).to_bits());
         assert_ne!(logit(&b, text), first);
         // Learning, then unlearning, each start a new generation.
-        a.learn(text, false, Some("m1"));
+        a.learn(text, false, Some("m1"), None);
         assert_eq!(logit(&a, text).to_bits(), uncached(&a, text).to_bits());
         assert!(logit(&a, text) < first);
         assert!(a.unlearn("m1"));
@@ -318,7 +582,7 @@ mod tests {
         let text = "claim your prize";
         let before = logit(&c, text);
         for _ in 0..3 {
-            c.learn(text, true, None);
+            c.learn(text, true, None, None);
         }
         let mut words = Words::default();
         let after = score(&c, text, &mut words);
@@ -332,7 +596,7 @@ mod tests {
         let c = tiny();
         let text = "claim your prize";
         let before = logit(&c, text);
-        c.learn(text, true, Some("m1"));
+        c.learn(text, true, Some("m1"), None);
         assert!(logit(&c, text) > before);
         assert!(c.unlearn("m1"));
         assert!((logit(&c, text) - before).abs() < 1e-5);

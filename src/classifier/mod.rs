@@ -52,10 +52,10 @@
 
 mod cache;
 pub(crate) mod features;
-mod journal;
 pub(crate) mod learner;
 mod live;
 pub(crate) mod model;
+mod overlay;
 pub(crate) mod train;
 
 use crate::features::CodeInfo;
@@ -65,6 +65,7 @@ pub(crate) use features::Words;
 pub use learner::{Learner, TrainOptions};
 pub(crate) use live::Classifier;
 pub use model::Model;
+pub use overlay::OverlayStats;
 
 /// A message's features: table index and value, sorted by index, merged.
 pub(crate) type Vector = Vec<(u32, f32)>;

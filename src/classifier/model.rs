@@ -16,7 +16,6 @@
 
 mod reader;
 
-use std::io::Write;
 use std::path::Path;
 
 use super::learner::Fitted;
@@ -217,27 +216,11 @@ impl Model {
         Model::from_bytes(&bytes).map_err(|e| e.in_file(path))
     }
 
-    /// Writes the model to `path`, through a temporary file in the same
-    /// directory and a rename, so that a crash mid-save leaves the old file
-    /// intact.
+    /// Writes the model to `path`, through a temporary file unique to this
+    /// save in the same directory, synced and renamed, so that a crash
+    /// mid-save leaves the old file intact.
     pub fn save(&self, path: impl AsRef<Path>) -> Result<(), Error> {
-        let path = path.as_ref();
-        let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
-        tmp_name.push(format!(".tmp{}", std::process::id()));
-        let tmp = path.with_file_name(tmp_name);
-        let write = || -> std::io::Result<()> {
-            let mut file = std::fs::File::create(&tmp)?;
-            file.write_all(&self.to_bytes())?;
-            file.sync_all()
-        };
-        if let Err(e) = write() {
-            let _ = std::fs::remove_file(&tmp);
-            return Err(Error::io(&tmp, e));
-        }
-        std::fs::rename(&tmp, path).map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
-            Error::io(path, e)
-        })
+        crate::persist::write_atomic(path.as_ref(), &self.to_bytes())
     }
 }
 

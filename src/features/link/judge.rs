@@ -23,10 +23,11 @@ pub(super) fn judge(
     rules: &LinkRules,
     link: &Link,
     raw: &str,
+    brand: Option<&str>,
     expander: Option<&dyn LinkExpander>,
     evidence: &mut Evidence,
 ) {
-    judge_host(rules, link, "", evidence);
+    judge_host(rules, link, "", brand, evidence);
     if link.obfuscated {
         evidence.push(
             "LINK_OBFUSCATED",
@@ -56,7 +57,7 @@ pub(super) fn judge(
             );
             if rules.own.matching(&target.host).is_none() {
                 let via = format!(" (behind {short})");
-                judge_host(rules, &target, &via, evidence);
+                judge_host(rules, &target, &via, brand, evidence);
             }
         }
         None => evidence.push(
@@ -75,7 +76,13 @@ fn parse_target(target: &str) -> Option<Link> {
         .or_else(|| links(target).into_iter().next())
 }
 
-fn judge_host(rules: &LinkRules, link: &Link, via: &str, evidence: &mut Evidence) {
+fn judge_host(
+    rules: &LinkRules,
+    link: &Link,
+    via: &str,
+    brand: Option<&str>,
+    evidence: &mut Evidence,
+) {
     let host = link.host.as_str();
     if let Some(entry) = rules.deny.matching(host) {
         evidence.push(
@@ -102,7 +109,7 @@ fn judge_host(rules: &LinkRules, link: &Link, via: &str, evidence: &mut Evidence
         );
     }
     let Some(domain) = link.domain.as_deref() else {
-        reputation(rules, host, via, evidence);
+        reputation(rules, host, via, brand, evidence);
         return;
     };
     if host.split('.').any(|label| label.starts_with("xn--")) {
@@ -135,11 +142,19 @@ fn judge_host(rules: &LinkRules, link: &Link, via: &str, evidence: &mut Evidence
             format!("link to {domain}{via} uses .{tld}, a cheap and much-abused domain"),
         );
     }
-    reputation(rules, domain, via, evidence);
+    reputation(rules, domain, via, brand, evidence);
 }
 
-fn reputation(rules: &LinkRules, key: &str, via: &str, evidence: &mut Evidence) {
-    let Some(counts) = rules.reputation.get(key) else {
+/// What was learned about `key`, for everyone and by the message's
+/// recipient (`brand`).
+fn reputation(
+    rules: &LinkRules,
+    key: &str,
+    via: &str,
+    brand: Option<&str>,
+    evidence: &mut Evidence,
+) {
+    let Some(counts) = rules.reputation.get(key, brand) else {
         return;
     };
     let strength = counts.log_odds();

@@ -206,7 +206,7 @@ impl LinkRules {
             foreign += 1;
             foreign_urls += usize::from(link.kind == LinkKind::Url);
             let raw = text.get(link.range.clone()).unwrap_or("");
-            judge::judge(self, link, raw, expander, evidence);
+            judge::judge(self, link, raw, msg.recipient, expander, evidence);
         }
         if foreign == 0 {
             let host = &links[0].host;
@@ -255,10 +255,11 @@ impl LinkRules {
         self.reputation.restore(entries);
     }
 
-    /// Teaches the reputation table: each registrable domain (or IP host)
-    /// linked in `raw_text`, once per message, counts for `label`. The
-    /// brand's own domains are never learned.
-    pub fn learn(&self, raw_text: &str, label: Label) {
+    /// Teaches the reputation table (the shared one, or `brand`'s own):
+    /// each registrable domain (or IP host) linked in `raw_text`, once per
+    /// message, counts for `label`. The brand's own domains are never
+    /// learned. With an `id`, [`LinkRules::unlearn`] can take it back.
+    pub fn learn(&self, raw_text: &str, label: Label, id: Option<&str>, brand: Option<&str>) {
         let mut seen: Vec<String> = Vec::new();
         for link in links(raw_text).into_iter().take(self.max_links) {
             if self.own.matching(&link.host).is_some() {
@@ -266,10 +267,20 @@ impl LinkRules {
             }
             let key = link.domain.unwrap_or(link.host);
             if !seen.contains(&key) {
-                self.reputation.record(&key, label);
                 seen.push(key);
             }
         }
+        self.reputation.learn(&seen, label, id, brand);
+    }
+
+    /// Takes back what [`LinkRules::learn`] counted for this id.
+    pub fn unlearn(&self, id: &str) -> bool {
+        self.reputation.unlearn(id)
+    }
+
+    /// The learned reputation that a state snapshot does not carry.
+    pub(crate) fn reputation(&self) -> &Reputation {
+        &self.reputation
     }
 
     /// The links in `text` that go through a link shortener.
@@ -366,9 +377,19 @@ mod tests {
     #[test]
     fn learned_domains_raise_and_lower() {
         let rules = LinkRules::build(&brand(), 30).unwrap();
-        rules.learn("win at evil-prize.com/x and evil-prize.com/y", Label::Spam);
-        rules.learn("my blog is calm-garden.com", Label::Ham);
-        rules.learn("order at https://shop.brand.example/x", Label::Spam);
+        rules.learn(
+            "win at evil-prize.com/x and evil-prize.com/y",
+            Label::Spam,
+            None,
+            None,
+        );
+        rules.learn("my blog is calm-garden.com", Label::Ham, None, None);
+        rules.learn(
+            "order at https://shop.brand.example/x",
+            Label::Spam,
+            None,
+            None,
+        );
         let mut ev = Evidence::default();
         rules.scan(
             &Message::new("evil-prize.com/z"),
@@ -378,8 +399,11 @@ mod tests {
             &mut LinkScratch::default(),
         );
         assert!(ev.hits[0].strength > 0.5, "{:?}", ev.hits);
-        assert_eq!(rules.reputation.get("evil-prize.com").unwrap().spam, 1);
-        assert!(rules.reputation.get("brand.example").is_none());
+        assert_eq!(
+            rules.reputation.get("evil-prize.com", None).unwrap().spam,
+            1
+        );
+        assert!(rules.reputation.get("brand.example", None).is_none());
         let mut ev = Evidence::default();
         rules.scan(
             &Message::new("calm-garden.com"),
