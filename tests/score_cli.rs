@@ -269,7 +269,7 @@ fn score_help_names_every_flag_it_accepts() {
         .output()
         .unwrap();
     let help = String::from_utf8(output.stdout).unwrap();
-    for flag in ["--policy FILE", "--model FILE", "-h, --help"] {
+    for flag in ["--policy FILE", "--model FILE", "--state DIR", "-h, --help"] {
         assert!(help.contains(flag), "{flag} missing from:\n{help}");
     }
     let output = Command::new(example_bin("score"))
@@ -279,6 +279,7 @@ fn score_help_names_every_flag_it_accepts() {
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("--no-such-flag") && stderr.contains("usage: score"));
+}
 
 #[test]
 fn state_is_loaded_at_start_and_saved_at_the_end() {
