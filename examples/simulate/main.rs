@@ -31,8 +31,8 @@
 //!   minutes: order and phone numbers, amounts, complaints, links to the
 //!   brand's own shop (ham; the wording is built in, like the surge's).
 //!
-//! Outgoing lines are the brand's own DMs: `--check` does not score or
-//! count them.
+//! Outgoing lines are the brand's own DMs: `--check` records them with
+//! `Filter::observe_outgoing` and does not score or count them.
 //!
 //! Spam texts come from the TSV's spam rows, ham texts from its ham rows.
 //! The same flags and seed always give the same stream. With `--check`, the
@@ -201,14 +201,16 @@ fn check(stream: &[Dm]) -> Vec<String> {
     let mut by: BTreeMap<&str, Tally> = BTreeMap::new();
     let mut labels: BTreeMap<&str, Tally> = BTreeMap::new();
     for dm in stream {
-        if dm.is_outgoing() {
-            continue;
-        }
         let msg = Message::new(&dm.text)
             .with_timestamp_ms(dm.ts)
             .with_sender(&dm.sender)
             .with_recipient(&dm.recipient)
             .with_profile(dm.sender_profile);
+        if dm.is_outgoing() {
+            // The brand's own reply: remembered, neither scored nor counted.
+            filter.observe_outgoing(&msg);
+            continue;
+        }
         let flagged = u64::from(filter.check(&msg).is_flagged());
         let k = nth.entry(&dm.campaign).or_default();
         *k += 1;
