@@ -18,7 +18,8 @@ python3 -c 'import sklearn' 2>/dev/null || pip install -q scikit-learn
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-cargo build --release --quiet --example score --example throughput
+# The perf profile (fat LTO), as for every speed figure: see docs/PERFORMANCE.md.
+cargo build --profile perf --quiet --example score --example throughput
 
 # dmguard: the built-in model, scored through the score CLI (end to end).
 python3 - "$test" "$work/test.jsonl" <<'PY'
@@ -29,9 +30,9 @@ with open(sys.argv[1], encoding="utf-8") as f, open(sys.argv[2], "w", encoding="
         out.write(json.dumps({"id": str(i), "text": text}) + "\n")
 PY
 start=$(date +%s.%N)
-./target/release/examples/score "$work/test.jsonl" > "$work/dmguard.out" 2>/dev/null
+./target/perf/examples/score "$work/test.jsonl" > "$work/dmguard.out" 2>/dev/null
 end=$(date +%s.%N)
 echo "$start $end" > "$work/dmguard.time"
-./target/release/examples/throughput --repeat 20 "$test" > "$work/dmguard.throughput"
+./target/perf/examples/throughput --repeat 20 "$test" > "$work/dmguard.throughput"
 
 python3 benches/compare/peers.py "$train" "$test" "$work"
