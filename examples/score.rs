@@ -12,10 +12,15 @@
 //! The built-in model scores the text unless `--model` names a model file
 //! (written by the `train` example). Reads FILE, or standard input when
 //! FILE is absent or `-`. Each input line is an object with a `text` and
-//! optionally `id`, `ts` (event time, ms), `sender`, `recipient` and
-//! `sender_profile`; other fields are ignored. Each output line is
-//! `{"id", "score", "action", "reasons"}`, or `{"line", "error"}` for a
-//! line that could not be scored. Exit status: 0 when every line was
+//! optionally `id`, `ts` (event time, ms), `sender`, `recipient`,
+//! `sender_profile` and `direction`; other fields are ignored. Each output
+//! line is `{"id", "score", "action", "reasons", "families"}`, or
+//! `{"line", "error"}` for a line that could not be scored. A line with
+//! `"direction": "outgoing"` is the brand's own DM (`sender` is the brand,
+//! `recipient` the person): it is recorded, so that the person's answers
+//! count as a conversation, not scored, and answered with
+//! `{"id", "recorded": "outgoing"}`. `direction` defaults to `"incoming"`;
+//! any other value is a line error. Exit status: 0 when every line was
 //! scored, 2 when any was rejected, 1 when the run could not start (bad
 //! policy, unreadable file).
 //!
@@ -47,6 +52,8 @@ struct Input<'a> {
     text: Cow<'a, str>,
     #[serde(default)]
     sender_profile: Option<SenderProfile>,
+    #[serde(default, borrow)]
+    direction: Option<Cow<'a, str>>,
 }
 
 #[derive(Serialize)]
@@ -55,6 +62,14 @@ struct Output<'a> {
     score: f64,
     action: &'static str,
     reasons: &'a [dmguard::Reason],
+    families: &'a [dmguard::Family],
+}
+
+/// The answer to a brand's own DM.
+#[derive(Serialize)]
+struct Recorded<'a> {
+    id: Option<&'a RawValue>,
+    recorded: &'static str,
 }
 
 #[derive(Serialize)]
@@ -175,9 +190,16 @@ fn run(args: &Args) -> Result<(u64, u64), Box<dyn std::error::Error>> {
             Err(format!("line longer than {MAX_LINE_BYTES} bytes"))
         };
         match result {
-            Ok((input, verdict)) => {
+            Ok((input, Some(verdict))) => {
                 scored += 1;
                 write_verdict(&mut out, &input, &verdict)?;
+            }
+            Ok((input, None)) => {
+                let recorded = Recorded {
+                    id: input.id,
+                    recorded: "outgoing",
+                };
+                serde_json::to_writer(&mut out, &recorded)?;
             }
             Err(error) => {
                 rejected += 1;
@@ -199,10 +221,23 @@ fn run(args: &Args) -> Result<(u64, u64), Box<dyn std::error::Error>> {
     Ok((scored, rejected))
 }
 
-fn score_line<'a>(filter: &Filter, bytes: &'a [u8]) -> Result<(Input<'a>, Verdict), String> {
+/// Scores an incoming DM, or records an outgoing one (then no verdict).
+fn score_line<'a>(
+    filter: &Filter,
+    bytes: &'a [u8],
+) -> Result<(Input<'a>, Option<Verdict>), String> {
     let text = std::str::from_utf8(bytes)
         .map_err(|e| format!("not UTF-8: invalid byte at offset {}", e.valid_up_to()))?;
     let input: Input<'a> = serde_json::from_str(text).map_err(|e| format!("not a DM: {e}"))?;
+    let outgoing = match input.direction.as_deref() {
+        None | Some("incoming") => false,
+        Some("outgoing") => true,
+        Some(other) => {
+            return Err(format!(
+                "direction {other:?} is neither \"incoming\" nor \"outgoing\""
+            ));
+        }
+    };
     // A string id is borrowed from the line, or unescaped when it must be;
     // other JSON is no id for the filter (it is still copied to the output).
     let unescaped: Option<String>;
@@ -224,8 +259,12 @@ fn score_line<'a>(filter: &Filter, bytes: &'a [u8]) -> Result<(Input<'a>, Verdic
         recipient: input.recipient.as_deref(),
         profile: input.sender_profile,
     };
+    if outgoing {
+        filter.observe_outgoing(&msg);
+        return Ok((input, None));
+    }
     let verdict = filter.check(&msg);
-    Ok((input, verdict))
+    Ok((input, Some(verdict)))
 }
 
 fn write_verdict(out: &mut impl Write, input: &Input<'_>, verdict: &Verdict) -> io::Result<()> {
@@ -234,6 +273,7 @@ fn write_verdict(out: &mut impl Write, input: &Input<'_>, verdict: &Verdict) -> 
         score: (verdict.score * 10_000.0).round() / 10_000.0,
         action: verdict.action.as_str(),
         reasons: &verdict.reasons,
+        families: &verdict.families,
     };
     serde_json::to_writer(&mut *out, &output).map_err(io::Error::other)
 }

@@ -96,6 +96,17 @@ const TRUSTED_SENDER_CAP: f64 = 2.5;
 /// account, 1.0; a spam phrase) reaches it.
 pub(crate) const FAMILY_MIN_WEIGHT: f64 = 1.0;
 
+/// Whether a family pointing at spam counts towards `block_min_families`.
+/// The sender's does not: all it can say against a message is that the
+/// sender is unknown (a new account, a lopsided following, a first
+/// contact), which a customer who made an account to complain shows too.
+/// It still adds to the score and is named in [`Verdict::families`], but
+/// a text the classifier misreads from a fresh account is held for review,
+/// not blocked; a link, a campaign or a deny list on top still blocks.
+fn corroborates(family: Family) -> bool {
+    family != Family::Sender
+}
+
 /// The weight of every code, resolved once when the filter is built.
 #[derive(Debug, Clone)]
 pub(crate) struct Weights {
@@ -279,11 +290,11 @@ pub(crate) fn verdict(evidence: &mut Evidence, weights: &Weights, policy: &Polic
         });
     }
     reasons.sort_by(|a, b| b.weight.abs().total_cmp(&a.weight.abs()));
-    let agreeing = by_family
+    let pointing = by_family
         .iter()
         .filter(|&&w| w >= FAMILY_MIN_WEIGHT)
         .count();
-    let mut families = Vec::with_capacity(agreeing);
+    let mut families = Vec::with_capacity(pointing);
     families.extend(
         Family::ALL
             .iter()
@@ -291,6 +302,7 @@ pub(crate) fn verdict(evidence: &mut Evidence, weights: &Weights, policy: &Polic
             .filter(|&(_, w)| w >= FAMILY_MIN_WEIGHT)
             .map(|(&f, _)| f),
     );
+    let agreeing = families.iter().filter(|&&f| corroborates(f)).count();
     let score = sigmoid(logit);
     let mut action = if score >= policy.block_threshold {
         Action::Block
@@ -322,20 +334,23 @@ pub(crate) fn verdict(evidence: &mut Evidence, weights: &Weights, policy: &Polic
 /// Why a block was lowered to review, naming the families that agreed.
 fn single_family_detail(families: &[Family], needed: usize) -> Cow<'static, str> {
     let mut detail = String::from("held for review, not blocked: ");
-    match families {
-        [] => detail.push_str("no family of evidence is strong on its own"),
-        _ => {
-            detail.push_str("only ");
-            for (i, f) in families.iter().enumerate() {
-                if i > 0 {
-                    detail.push_str(" and ");
-                }
-                detail.push_str(f.as_str());
+    let mut counted = families.iter().filter(|&&f| corroborates(f)).peekable();
+    if counted.peek().is_none() {
+        detail.push_str("no family of evidence is strong on its own");
+    } else {
+        detail.push_str("only ");
+        for (i, f) in counted.enumerate() {
+            if i > 0 {
+                detail.push_str(" and ");
             }
-            detail.push_str(" evidence points at spam");
+            detail.push_str(f.as_str());
         }
+        detail.push_str(" evidence points at spam");
     }
-    let _ = write!(detail, " ({needed} families needed)");
+    if families.contains(&Family::Sender) {
+        detail.push_str(" (an unknown sender does not count)");
+    }
+    let _ = write!(detail, "; {needed} families needed");
     Cow::Owned(detail)
 }
 
@@ -413,6 +428,115 @@ mod tests {
         assert!(v.reasons.iter().any(|r| r.detail.contains("capped")));
         let expected = sigmoid(DEFAULT_BIAS + UNKNOWN_SENDER_CAP + 0.25);
         assert!((v.score - expected).abs() < 1e-9);
+    }
+
+    #[test]
+    fn one_family_alone_is_held_for_review_and_says_so() {
+        let policy = Policy::default();
+        let weights = Weights::resolve(&[], None, &policy);
+        // The text alone: far above block, held for review.
+        let mut ev = Evidence::default();
+        ev.push("CLASSIFIER_TEXT", 9.0, "classifier");
+        ev.push("SENDER_FIRST_CONTACT", 1.0, "first");
+        let v = verdict(&mut ev, &weights, &policy);
+        assert!(v.score > 0.99);
+        assert_eq!(v.action, Action::Review);
+        assert_eq!(v.families, [Family::Text], "a first contact alone is weak");
+        let note = v.reason(SINGLE_FAMILY).expect("the verdict says why");
+        assert_eq!(note.weight, 0.0);
+        assert!(note.detail.contains("only text"), "{}", note.detail);
+        assert_eq!(v.reasons.last().unwrap().code, SINGLE_FAMILY);
+
+        // A fresh account adds to the score but does not corroborate.
+        let mut ev = Evidence::default();
+        ev.push("CLASSIFIER_TEXT", 9.0, "classifier");
+        ev.push("SENDER_NEW_ACCOUNT", 1.0, "new");
+        ev.push("SENDER_FOLLOW_RATIO", 1.0, "ratio");
+        let v = verdict(&mut ev, &weights, &policy);
+        assert_eq!(v.action, Action::Review);
+        assert_eq!(v.families, [Family::Text, Family::Sender]);
+        let note = &v.reason(SINGLE_FAMILY).unwrap().detail;
+        assert!(note.contains("unknown sender does not count"), "{note}");
+
+        // Text and a link: blocked, both named.
+        let mut ev = Evidence::default();
+        ev.push("CLASSIFIER_TEXT", 9.0, "classifier");
+        ev.push("LINK_SHORTENER", 1.0, "bit.ly");
+        let v = verdict(&mut ev, &weights, &policy);
+        assert_eq!(v.action, Action::Block);
+        assert_eq!(v.families, [Family::Text, Family::Link]);
+        assert!(v.reason(SINGLE_FAMILY).is_none());
+
+        // One family may block when the policy says so.
+        let one = Policy {
+            block_min_families: 1,
+            ..Policy::default()
+        };
+        let mut ev = Evidence::default();
+        ev.push("CLASSIFIER_TEXT", 9.0, "classifier");
+        assert_eq!(verdict(&mut ev, &weights, &one).action, Action::Block);
+    }
+
+    #[test]
+    fn a_deny_list_blocks_on_its_own() {
+        let policy = Policy::default();
+        let weights = Weights::resolve(&[], None, &policy);
+        let mut ev = Evidence::default();
+        ev.push("POLICY_DENY_PHRASE", 1.0, "deny phrase");
+        ev.push("CLASSIFIER_TEXT", 2.0, "classifier");
+        let v = verdict(&mut ev, &weights, &policy);
+        assert_eq!(v.action, Action::Block);
+        assert_eq!(v.families, [Family::Text, Family::Policy]);
+        let mut ev = Evidence::default();
+        ev.push("LINK_DENY", 1.0, "denied domain");
+        assert_eq!(verdict(&mut ev, &weights, &policy).action, Action::Block);
+    }
+
+    #[test]
+    fn trust_evidence_is_capped_together_and_stays_explained() {
+        let policy = Policy::default();
+        let weights = Weights::resolve(&[], None, &policy);
+        let mut ev = Evidence::default();
+        ev.push("SENDER_VERIFIED", 1.0, "verified");
+        ev.push("SENDER_FOLLOWED_BY_RECIPIENT", 1.0, "followed");
+        ev.push("SENDER_ESTABLISHED", 1.0, "aged");
+        ev.push("SENDER_IN_CONVERSATION", 1.0, "replied");
+        let v = verdict(&mut ev, &weights, &policy);
+        let capped: f64 = v
+            .reasons
+            .iter()
+            .filter(|r| TRUSTED_SENDER.contains(&r.code))
+            .map(|r| r.weight)
+            .sum();
+        assert!(
+            (capped + TRUSTED_SENDER_CAP).abs() < 1e-9,
+            "{:?}",
+            v.reasons
+        );
+        assert!(v.reasons.iter().any(|r| r.detail.contains("capped")));
+        // The conversation is not part of the cap.
+        let talk = weights.get("SENDER_IN_CONVERSATION");
+        let expected = sigmoid(DEFAULT_BIAS - TRUSTED_SENDER_CAP + talk);
+        assert!((v.score - expected).abs() < 1e-9);
+        assert!(v.families.is_empty());
+    }
+
+    #[test]
+    fn every_code_has_the_family_of_its_kind() {
+        for info in crate::features::all_codes() {
+            let family = info.family();
+            let expected = match info.code.split('_').next().unwrap() {
+                "TEXT" | "CLASSIFIER" => Family::Text,
+                "LINK" if info.code == "LINK_FIRST_CONTACT" => Family::Sender,
+                "LINK" => Family::Link,
+                "CAMPAIGN" => Family::Stream,
+                "SENDER" if matches!(info.code, "SENDER_BURST" | "SENDER_FANOUT") => Family::Stream,
+                "SENDER" => Family::Sender,
+                "POLICY" | "VERDICT" => Family::Policy,
+                other => panic!("{}: no family expected for {other}", info.code),
+            };
+            assert_eq!(family, expected, "{}", info.code);
+        }
     }
 
     #[test]

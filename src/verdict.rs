@@ -120,10 +120,12 @@ pub struct Verdict {
     /// The evidence, strongest first.
     pub reasons: Vec<Reason>,
     /// The families whose evidence points at spam (their reasons add up to
-    /// at least a minimum, see `combine`), in the order of
-    /// [`Family::ALL`]. Fewer than the policy's `block_min_families`, and
-    /// no deny list named the message: it is not blocked, however high the
-    /// score (then the reason `VERDICT_SINGLE_FAMILY` says so).
+    /// at least 1.0 log-odds), in the order of [`Family::ALL`]. Fewer than
+    /// the policy's `block_min_families` of them, not counting
+    /// [`Family::Sender`] (an unknown sender is not evidence enough to
+    /// block with the text), and no deny list named the message: it is not
+    /// blocked, however high the score (then the reason
+    /// `VERDICT_SINGLE_FAMILY` says so).
     pub families: Vec<Family>,
 }
 

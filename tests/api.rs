@@ -202,3 +202,54 @@ fn the_readme_policy_example_is_a_valid_policy() {
     assert_eq!(policy.links.own_domains, ["brand.example"]);
     Filter::new(policy).unwrap();
 }
+
+/// Customers' DMs that the text classifier alone once blocked: the text is
+/// one family of evidence, so none is blocked, whatever the profile, and an
+/// established profile lowers the score.
+#[test]
+fn the_text_alone_never_blocks_a_customer() {
+    use dmguard::{Family, SenderProfile};
+    let texts = [
+        "somebody from @VerizonSupport please help meeeeee 😩😩😩😩 I'm having the worst luck with your customer service",
+        "can I change me sons Xbox live account to his Hotmail account, currently linked to my Hotmail account",
+        "since when you stop giving 20% off videogame pre-orders (amazon prime members) im confused? why?",
+        "Amsterdam to London on 28/11/17 London to Athens on 30/11/17 - have received confirmation for this  Contact: +44 7700 900123",
+    ];
+    let fresh = SenderProfile {
+        account_age_days: Some(0),
+        followers: Some(0),
+        following: Some(5),
+        ..SenderProfile::default()
+    };
+    let aged = SenderProfile {
+        account_age_days: Some(900),
+        followers: Some(150),
+        following: Some(300),
+        ..SenderProfile::default()
+    };
+    let filter = Filter::default();
+    for (i, text) in texts.iter().enumerate() {
+        let sender = format!("customer_{i}");
+        let msg = Message::new(text)
+            .with_sender(&sender)
+            .with_recipient("brand_01")
+            .with_timestamp_ms(1_750_000_000_000 + i as i64 * 1000);
+        let bare = filter.check(&msg);
+        let new = filter.check(&msg.with_profile(fresh));
+        let old = filter.check(&msg.with_profile(aged));
+        for v in [&bare, &new, &old] {
+            assert_ne!(v.action, Action::Block, "{text}: {v:?}");
+            assert!(!v.families.contains(&Family::Link), "{text}: {v:?}");
+        }
+        assert!(
+            old.score < bare.score,
+            "{text}: {} !< {}",
+            old.score,
+            bare.score
+        );
+        assert!(old.reason("SENDER_ESTABLISHED").is_some(), "{text}");
+        if bare.score >= filter.policy().block_threshold {
+            assert!(bare.reason("VERDICT_SINGLE_FAMILY").is_some(), "{text}");
+        }
+    }
+}

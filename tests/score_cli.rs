@@ -302,3 +302,75 @@ fn state_is_loaded_at_start_and_saved_at_the_end() {
     assert!(!first_contact(&run(&["--state", dir_arg], line)));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn an_outgoing_line_is_recorded_and_the_answer_is_in_a_conversation() {
+    let input = concat!(
+        r#"{"id": "r1", "direction": "outgoing", "ts": 1750000000000, "sender": "brand_01", "recipient": "u_dani", "text": "Sorry! What is your order number?"}"#,
+        "\n",
+        r#"{"id": "a1", "direction": "incoming", "ts": 1750000060000, "sender": "u_dani", "recipient": "brand_01", "text": "it's 482913, still nothing"}"#,
+        "\n",
+        r#"{"id": "a2", "ts": 1750000061000, "sender": "u_sam", "recipient": "brand_01", "text": "it's 771204, still nothing"}"#,
+        "\n",
+        r#"{"id": "x1", "direction": "sideways", "text": "hi"}"#,
+        "\n",
+    );
+    let output = run(&[], input.as_bytes());
+    let out = lines(&output);
+    assert_eq!(out.len(), 4, "one output line per input line");
+    assert_eq!(
+        out[0],
+        serde_json::json!({"id": "r1", "recorded": "outgoing"})
+    );
+    let codes = |v: &serde_json::Value| -> Vec<String> {
+        v["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["code"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(
+        codes(&out[1]).contains(&"SENDER_IN_CONVERSATION".to_string()),
+        "{}",
+        out[1]
+    );
+    assert!(
+        !codes(&out[2]).contains(&"SENDER_IN_CONVERSATION".to_string()),
+        "{}",
+        out[2]
+    );
+    assert!(out[1]["families"].is_array() && out[2]["families"].is_array());
+    assert_eq!(out[3]["line"], 4);
+    assert!(
+        out[3]["error"].as_str().unwrap().contains("sideways"),
+        "{}",
+        out[3]
+    );
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "the bad direction is a rejected line"
+    );
+}
+
+#[test]
+fn families_are_named_in_lowercase() {
+    let input = concat!(
+        r#"{"id": 1, "ts": 1750000000000, "sender": "fresh", "recipient": "brand_01", "sender_profile": {"account_age_days": 0, "followers": 0, "following": 900}, "text": "CONGRATULATIONS you won a free iPhone, claim your prize now at bit.ly/fr33"}"#,
+        "\n",
+    );
+    let out = lines(&run(&[], input.as_bytes()));
+    let families: Vec<&str> = out[0]["families"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    assert!(
+        families.contains(&"text") && families.contains(&"link"),
+        "{}",
+        out[0]
+    );
+    assert_eq!(out[0]["action"], "block", "{}", out[0]);
+}
