@@ -1,7 +1,8 @@
 //! Trains a model from labelled messages.
 //!
 //! ```text
-//! cargo run --release --example train -- --out models/default.dmgm ../shared/data/sms/train.tsv
+//! cargo run --release --example train -- --out models/default.dmgm \
+//!     ../shared/data/sms/train.tsv ../shared/data/inbox_ham/train.tsv
 //! ```
 //!
 //! That command makes the built-in model, byte for byte. Inputs are TSV
@@ -11,7 +12,8 @@
 //! `--cv K` measures instead of saving: K-fold cross-validation of the
 //! whole filter on the inputs (default thresholds), to compare options
 //! such as `--learner logistic|nb|both`, `--epochs N`, `--bits N`,
-//! `--rate X`, `--l2 X`, `--online-rate X`, `--spam-prior P|train`.
+//! `--rate X`, `--l2 X`, `--online-rate X`, `--spam-prior P|train`,
+//! `--folds K` (the out-of-fold fits behind the combination weights).
 
 #[path = "common/data.rs"]
 mod data;
@@ -54,6 +56,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
                 }
             }
             "--l2" => options.l2 = value("--l2")?.parse()?,
+            "--folds" => options.folds = value("--folds")?.parse()?,
             "--learner" => {
                 options.learner = match value("--learner")?.as_str() {
                     "logistic" => Learner::Logistic,
@@ -65,7 +68,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             "-h" | "--help" => {
                 println!(
                     "usage: train --out FILE [--learner logistic|nb|both] [--epochs N] [--bits N] \
-                     [--rate X] [--l2 X] [--online-rate X] [--spam-prior P|train] DATA...\n       train --cv K [options] DATA..."
+                     [--rate X] [--l2 X] [--online-rate X] [--spam-prior P|train] [--folds K] DATA...\n       train --cv K [options] DATA..."
                 );
                 return Ok(());
             }

@@ -66,3 +66,44 @@ fn the_model_never_unflags_spam_that_the_rules_flag() {
         .collect();
     assert!(lost.is_empty(), "spam the model let through: {lost:?}");
 }
+
+/// A genuine order complaint of about 150 characters, the kind a customer
+/// pastes again when no one answers.
+const COMPLAINT: &str = "I ordered a winter coat on the 3rd, order 55120, paid £89 and it still \
+                         hasn't arrived. Nobody answers my emails. Please sort this out or refund me!";
+
+#[test]
+fn a_complaint_repeated_in_one_dm_is_judged_as_once_and_allowed() {
+    let filter = Filter::default();
+    let once = filter.check(&Message::new(COMPLAINT));
+    for copies in [1, 3, 8] {
+        let text = vec![COMPLAINT; copies].join(" ");
+        let v = filter.check(&Message::new(&text));
+        assert!(!v.is_flagged(), "×{copies}: {:.3} {:?}", v.score, v.reasons);
+        // The same words, word pairs and n-grams: only the length differs.
+        assert!(
+            (v.score - once.score).abs() < 0.05,
+            "×{copies}: {:.3} against {:.3} once",
+            v.score,
+            once.score
+        );
+    }
+}
+
+#[test]
+fn the_classifier_alone_can_neither_block_nor_acquit_without_bound() {
+    let filter = Filter::default();
+    let spam = "WINNER!! As a valued network customer you have been selected to receive a \
+                £900 prize reward! To claim call 09061701461. Claim code KL341. Valid 12 hours only.";
+    let ham = "hey, are we still on for dinner tonight? I can pick you up at 7, just text me";
+    for (text, copies) in [(spam, 1), (spam, 8), (ham, 1), (ham, 8)] {
+        let text = vec![text; copies].join(" ");
+        let v = filter.check(&Message::new(&text));
+        let w = v
+            .reasons
+            .iter()
+            .find(|r| r.code == "CLASSIFIER_TEXT")
+            .map_or(0.0, |r| r.weight);
+        assert!((-0.8..=4.5).contains(&w), "{w} for {text:?}");
+    }
+}

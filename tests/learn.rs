@@ -94,7 +94,7 @@ fn learning_ham_unflags_a_false_positive_family() {
         "staff raffle winner! collect your prize from reception today",
         "you are a staff raffle winner, please collect the prize at reception",
     ];
-    let later = "staff raffle: the winner can collect the prize at reception";
+    let later = "WINNER of the staff raffle! your prize awaits, call ext 4411 to collect it at reception today";
     assert!(
         filter.check(&Message::new(later)).is_flagged(),
         "the built-in model should flag this before learning"

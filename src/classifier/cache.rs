@@ -14,7 +14,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
-use super::features::Token;
+use super::features::{Seen, Token};
 
 /// Entries per thread: 2,048 entries of 32 bytes, 64 KB, stay in the L2
 /// cache.
@@ -43,9 +43,18 @@ struct Entry {
     count: u32,
 }
 
-/// A thread's words and their n-gram sums, direct-mapped by word hash.
+/// What the classifier keeps per thread between checks: the n-gram sums
+/// of the words it scored lately, and the words met in the current text
+/// (so that each counts once, without allocating per text).
 #[derive(Debug, Default)]
 pub(crate) struct WordCache {
+    pub sums: WordSums,
+    pub seen: Seen,
+}
+
+/// A thread's words and their n-gram sums, direct-mapped by word hash.
+#[derive(Debug, Default)]
+pub(crate) struct WordSums {
     /// Empty until the first word is kept, so that scratch buffers stay
     /// cheap to create.
     entries: Vec<Entry>,
@@ -58,7 +67,7 @@ struct Slot {
     key: [u64; 2],
 }
 
-impl WordCache {
+impl WordSums {
     /// The n-gram sum and count of `token` of `text` under weights of
     /// `generation`: kept from an earlier call, or from `sum`, which is then
     /// kept if the word is short enough.
@@ -148,7 +157,7 @@ mod tests {
 
     fn slots(text: &str) -> Vec<Option<[u64; 2]>> {
         tokens(text)
-            .map(|t| WordCache::slot(text, &t).map(|s| s.key))
+            .map(|t| WordSums::slot(text, &t).map(|s| s.key))
             .collect()
     }
 
@@ -183,8 +192,8 @@ mod tests {
     fn an_entry_answers_only_its_word_and_generation() {
         let text = "refund please";
         let token = tokens(text).next().unwrap();
-        let slot = WordCache::slot(text, &token).unwrap();
-        let mut cache = WordCache::default();
+        let slot = WordSums::slot(text, &token).unwrap();
+        let mut cache = WordSums::default();
         assert_eq!(cache.get(slot, 7), None);
         cache.put(slot, 7, 1.5, 9);
         assert_eq!(cache.get(slot, 7), Some((1.5, 9)));

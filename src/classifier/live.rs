@@ -9,7 +9,9 @@ use std::sync::atomic::{
 use super::cache::{self, WordCache};
 use super::learner::{self, Fitted};
 use super::overlay::{Brand, OverlayStats, Overlays};
-use super::{ACQUIT_LOG_ODDS, Score, Vector, Words, score_tokens, strength, vectorize};
+use super::{
+    ACCUSE_LOG_ODDS, ACQUIT_LOG_ODDS, Score, Vector, Words, score_tokens, strength, vectorize,
+};
 use crate::journal::Journal;
 use crate::persist::codec::{Dec, Enc};
 
@@ -158,7 +160,15 @@ impl Classifier {
     /// log-odds whatever the classifier's weight.
     pub fn strength(&self, evidence: f32) -> f64 {
         let (cw, _, offset) = self.combination;
-        strength(evidence, offset, ACQUIT_LOG_ODDS / cw)
+        strength(evidence, offset, ACQUIT_LOG_ODDS / cw, ACCUSE_LOG_ODDS / cw)
+    }
+
+    /// The strength that learning aims at: the accusing side uncapped, so
+    /// that a taught spam family is learned until its text is clear
+    /// evidence, not until a cap it can never pass.
+    fn learning_strength(&self, evidence: f32) -> f64 {
+        let (cw, _, offset) = self.combination;
+        strength(evidence, offset, ACQUIT_LOG_ODDS / cw, f32::MAX)
     }
 
     /// Scores a canonical text from its words, found by [`Words::fill`],
@@ -310,7 +320,7 @@ impl Classifier {
             // The combined log-odds (as if the classifier were the only
             // evidence) and the gradient of its log-loss.
             let (cw, cb, _) = self.combination;
-            let combined = cw * self.strength(evidence) as f32 + cb;
+            let combined = cw * self.learning_strength(evidence) as f32 + cb;
             let learned = if spam {
                 combined >= LEARN_MARGIN.0
             } else {

@@ -72,14 +72,16 @@ impl std::fmt::Debug for Model {
     }
 }
 
-/// The model `examples/train.rs` made from `sms/train.tsv`; see
+/// The model `examples/train.rs` made from `sms/train.tsv` and
+/// `inbox_ham/train.tsv`; see
 /// [`Model::builtin`].
 static BUILTIN: &[u8] = include_bytes!("../../models/default.dmgm");
 
 impl Model {
     /// The built-in model, trained on the SMS Spam Collection's training
-    /// split by
-    /// `cargo run --release --example train -- --out models/default.dmgm ../shared/data/sms/train.tsv`.
+    /// split and on brand-inbox ham (`inbox_ham/train.tsv`) by
+    /// `cargo run --release --example train -- --out models/default.dmgm
+    /// ../shared/data/sms/train.tsv ../shared/data/inbox_ham/train.tsv`.
     pub fn builtin() -> Model {
         Model::from_bytes(BUILTIN).expect("the built-in model is valid")
     }

@@ -174,6 +174,7 @@ fn out_of_fold_logits(vectors: &[Vector], labels: &[bool], o: &TrainOptions) -> 
                 dot(&model, &vectors[i]) - model.bias,
                 0.0,
                 super::ACQUIT_LOG_ODDS,
+                super::ACCUSE_LOG_ODDS,
             );
         }
     }
