@@ -54,8 +54,9 @@
 //!
 //! Rules compile once when the filter is built; checking reuses per-thread
 //! buffers. The stream state is split into mutex-protected shards, bounded
-//! by [`StreamPolicy::max_senders`] and [`StreamPolicy::max_fingerprints`]
-//! (64 bytes per sender, 120 per fingerprint band), and can be saved and
+//! by [`StreamPolicy::max_senders`], [`StreamPolicy::max_fingerprints`] and
+//! [`StreamPolicy::max_conversations`] (64 bytes per sender, 120 per
+//! fingerprint band, 12 per conversation), and can be saved and
 //! restored with [`Filter::snapshot_state`] / [`Filter::restore_state`].
 //!
 //! Measure a `check` on your own machine with

@@ -25,7 +25,7 @@ use crate::Error;
 ///
 /// Memory is bounded by `max_senders`, `max_fingerprints` and
 /// `max_conversations`: 64 bytes per sender, 120 per fingerprint band and
-/// 16 per conversation (slot and key). Each table fills to
+/// 12 per conversation (slot and key). Each table fills to
 /// about 90% of its cap; then a new entry takes the place of the entry seen
 /// longest ago among the few it could go to: an idle one (`Stats::expired`)
 /// or, when all are active, a live one (`Stats::senders_evicted`,
@@ -95,7 +95,7 @@ pub struct StreamPolicy {
     pub conversation_window_ms: u64,
     /// (brand, person) conversations remembered at most; beyond it the one
     /// whose brand wrote longest ago goes (`Stats::conversations_evicted`).
-    /// 16 bytes each. Default 1 000 000 (16 MB).
+    /// 12 bytes each. Default 1 000 000 (12 MB).
     pub max_conversations: usize,
     /// `SENDER_FOLLOW_RATIO` fires when the sender follows at least this many
     /// times more accounts than follow it back... Default 20.

@@ -57,6 +57,11 @@ mod tests {
     }
 
     #[test]
+    fn a_conversation_takes_twelve_bytes_with_its_key() {
+        assert_eq!(size_of::<Conversation>() + size_of::<u64>(), 12);
+    }
+
+    #[test]
     fn the_pair_is_ordered() {
         assert_ne!(key(1, 2), key(2, 1));
         assert_ne!(key(1, 2), 0);
