@@ -8,6 +8,7 @@ use std::sync::atomic::{
 
 use super::cache::{self, WordCache};
 use super::learner::{self, Fitted};
+use super::lessons::{self, Lesson, changed};
 use super::overlay::{Brand, OverlayStats, Overlays};
 use super::{
     ACCUSE_LOG_ODDS, ACQUIT_LOG_ODDS, Score, Vector, Words, score_tokens, strength, vectorize,
@@ -34,41 +35,6 @@ const BRAND_MAX_STEPS: usize = 4;
 /// made large, so at the shared rate a brand's few hundred lessons
 /// barely move its overlay (see `examples/adapt.rs` for the figures).
 const BRAND_RATE_FACTOR: f32 = 3.0;
-
-/// One weight changed by a lesson: its value and squared-gradient sum
-/// before and after, so that unlearning puts back the exact bits when
-/// nothing else changed it since, and subtracts the change otherwise.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct Change {
-    pub j: u32,
-    pub was: f32,
-    pub now: f32,
-    pub g_was: f32,
-    pub g_now: f32,
-}
-
-impl Change {
-    /// The value and gradient sum with this change taken back from the
-    /// current ones.
-    fn undo(&self, w: f32, g: f32) -> (f32, f32) {
-        if w.to_bits() == self.now.to_bits() && g.to_bits() == self.g_now.to_bits() {
-            (self.was, self.g_was)
-        } else {
-            (
-                w - (self.now - self.was),
-                (g - (self.g_now - self.g_was)).max(0.0),
-            )
-        }
-    }
-}
-
-/// What one lesson changed: in the shared weights (`brand` is `None`) or
-/// in one brand's overlay.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Lesson {
-    pub brand: Option<String>,
-    pub changes: Vec<Change>,
-}
 
 /// The live classifier inside a filter.
 pub(crate) struct Classifier {
@@ -399,28 +365,7 @@ impl Classifier {
             sq_grad: guard.sq_grad.clone(),
         };
         self.overlays.encode(e);
-        e.len(guard.journal.len());
-        for (id, lessons) in guard.journal.entries() {
-            e.str(id);
-            e.len(lessons.len());
-            for lesson in lessons {
-                match &lesson.brand {
-                    None => e.u8(0),
-                    Some(b) => {
-                        e.u8(1);
-                        e.str(b);
-                    }
-                }
-                e.len(lesson.changes.len());
-                for c in &lesson.changes {
-                    e.u32(c.j);
-                    e.f32(c.was);
-                    e.f32(c.now);
-                    e.f32(c.g_was);
-                    e.f32(c.g_now);
-                }
-            }
-        }
+        lessons::encode(&guard.journal, e);
         fitted
     }
 
@@ -430,59 +375,11 @@ impl Classifier {
         let size = self.weights.len();
         let mut guard = self.learning.lock().unwrap_or_else(|e| e.into_inner());
         self.overlays.decode(d, size)?;
-        let mut journal = Journal::default();
-        let ids = d.len("journal ids", 8)?;
-        for _ in 0..ids {
-            let id = d.str("message id")?.to_string();
-            let n = d.len("lessons", 5)?;
-            let mut lessons = Vec::with_capacity(n);
-            for _ in 0..n {
-                let brand = match d.u8("lesson scope")? {
-                    0 => None,
-                    1 => Some(d.str("brand name")?.to_string()),
-                    other => return Err(format!("corrupt: lesson scope {other}")),
-                };
-                let m = d.len("weight changes", 20)?;
-                let mut changes = Vec::with_capacity(m);
-                for _ in 0..m {
-                    let j = d.u32("weight index")?;
-                    if j as usize >= size {
-                        return Err(format!("corrupt: journal index {j} outside the table"));
-                    }
-                    changes.push(Change {
-                        j,
-                        was: d.f32("weight before")?,
-                        now: d.f32("weight after")?,
-                        g_was: d.f32("gradient sum before")?,
-                        g_now: d.f32("gradient sum after")?,
-                    });
-                }
-                lessons.push(Lesson { brand, changes });
-            }
-            journal.record(&id, lessons);
-        }
+        let journal = lessons::decode(d, size)?;
         guard.journal = journal;
         self.generation.store(cache::new_generation(), Release);
         Ok(())
     }
-}
-
-/// The changes of the features of `x` whose (weight, gradient sum), read
-/// through `now`, differ from `before`.
-fn changed(x: &Vector, before: &[(f32, f32)], now: impl Fn(u32) -> (f32, f32)) -> Vec<Change> {
-    x.iter()
-        .zip(before)
-        .filter_map(|(&(j, _), &(was, g_was))| {
-            let (w, g) = now(j);
-            (w.to_bits() != was.to_bits() || g.to_bits() != g_was.to_bits()).then_some(Change {
-                j,
-                was,
-                now: w,
-                g_was,
-                g_now: g,
-            })
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -56,6 +56,7 @@
 mod cache;
 pub(crate) mod features;
 pub(crate) mod learner;
+mod lessons;
 mod live;
 pub(crate) mod model;
 mod overlay;
