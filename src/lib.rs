@@ -20,12 +20,16 @@
 //!    campaigns, the sender's profile;
 //! 3. **classify** (`classifier`): a trained linear model over hashed words,
 //!    word pairs and character n-grams gives its log-odds of spam
-//!    ([`Model`]; the built-in one was trained on the SMS Spam Collection,
-//!    and [`Filter::learn`] goes on teaching it from feedback);
+//!    ([`Model`]; the built-in one was trained on the SMS Spam Collection
+//!    and on messages of the kind customers send to companies, and
+//!    [`Filter::learn`] / [`Filter::learn_scoped`] go on teaching it from
+//!    feedback, shared or per brand);
 //! 4. **combine** (`combine`): every hit's weight, summed as log-odds, gives
 //!    the score; the policy's thresholds give the action. A model carries
 //!    the combination weights fitted on its training data, so the score is
-//!    a calibrated probability.
+//!    a calibrated probability. A block needs two families of evidence
+//!    ([`Family`]) that agree, or a deny list: one family alone sends a DM
+//!    to review at most.
 //!
 //! [`Evaluation`] computes the quality figures (MCC, ROC AUC, spam caught at
 //! a ceiling of ham flagged, …) that `examples/evaluate.rs` prints.

@@ -1,11 +1,10 @@
 //! Fitting the classifier's weights: batch training over a labelled set and
 //! the online step that [`Filter::learn`](crate::Filter::learn) takes.
 //!
-//! Three learners were measured (`cargo run --release --example train --
-//! --cv 5 …`, 5-fold cross-validation on `sms/train.tsv`, see the module
-//! docs of [`crate::classifier`] for the figures); all produce a linear
-//! model over the same hashed features, so the runtime does not care which
-//! one made it:
+//! Three learners (compared by `cargo run --release --example train --
+//! --cv 5 …`; the figures are in `docs/EXPERIMENTS.md`) all produce a
+//! linear model over the same hashed features, so the runtime does not
+//! care which one made it:
 //!
 //! * [`Learner::Logistic`]: logistic regression by AdaGrad over several
 //!   shuffled epochs, features scaled to unit length per message.
@@ -249,12 +248,10 @@ fn nb_logistic(data: &[(&Vector, bool)], opts: &TrainOptions, model: &mut Fitted
 }
 
 /// Where NB-weighted logistic regression starts each feature's factor and
-/// pulls it back to: half the naive Bayes weight. Cross-validated on
-/// `sms/train.tsv` (MCC / ROC AUC / caught at ≤0.2% ham flagged): from 0
-/// (plain NBSVM) 0.963 / 0.991 / 0.952 but 4 of the 68 brand-inbox ham
-/// fixtures flagged (SMS words such as "received", "code", "claim" weigh
-/// more); 0.25: 0.957 / 0.990 / 0.953, 1 flagged; 0.5: 0.954 / 0.987 /
-/// 0.945, none; 1 (pulled to naive Bayes): 0.953 / 0.981 / 0.938, none.
+/// pulls it back to: half the naive Bayes weight, the value that
+/// cross-validation found flagging no brand-inbox fixture (plain NBSVM
+/// weighs SMS words such as "received", "code", "claim" more; see
+/// `docs/EXPERIMENTS.md`).
 const NB_PRIOR: f32 = 0.5;
 
 /// The L2 penalty per online step (see [`TrainOptions::l2`]).

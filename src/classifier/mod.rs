@@ -91,9 +91,7 @@ const SCALE_FLOOR: u32 = 50;
 /// Texts shorter than this many words get proportionally less say: a few
 /// words are thin evidence, and an SMS-trained model is most often wrong
 /// about short brand-inbox messages ("love the new collection"). Chosen by
-/// cross-validation on `sms/train.tsv` (10 words: MCC 0.938 → 0.949, spam
-/// caught at 0.2% ham flagged 0.900 → 0.923, AUC 0.9916 → 0.9903) and the
-/// fixtures (1 ham flagged → 0).
+/// cross-validation and the fixtures (see `docs/EXPERIMENTS.md`).
 const SHORT_TEXT_WORDS: u32 = 10;
 
 /// The value of each feature of a text with `n` features and `words`
