@@ -14,7 +14,10 @@
 //! counts at the latest event time seen; before any timestamped message has
 //! been seen it adds profile evidence only. The latest event time moves
 //! forward by at most half the slack per message, so a single timestamp far
-//! in the future does not turn every later message into a late one.
+//! in the future does not turn every later message into a late one. A
+//! timestamp the tables cannot hold (before 1970 or after 2106, the range
+//! of a 32-bit count of seconds) is no timestamp: such a message counts
+//! like an untimed one, and so cannot set the clock even as the first.
 
 mod campaign;
 mod config;
@@ -45,6 +48,10 @@ use shard::Shard;
 pub use snapshot::StateSnapshot;
 
 use hash::{RECIPIENT_SEED, SENDER_SEED, hash_str};
+
+/// The latest event time the tables can hold, in ms: they count time in
+/// 32-bit seconds. A later timestamp is taken for a broken clock.
+pub(crate) const MAX_EVENT_MS: i64 = u32::MAX as i64 * 1000;
 
 /// What the stream state holds and has dropped, from [`Filter::stats`].
 ///
@@ -184,7 +191,7 @@ impl Stream {
     /// The event time a message counts at, in ms, or `None` when no time is
     /// known yet.
     fn event_time(&self, timestamp_ms: Option<i64>) -> Option<i64> {
-        let Some(ts) = timestamp_ms else {
+        let Some(ts) = timestamp_ms.filter(|ts| (0..=MAX_EVENT_MS).contains(ts)) else {
             self.untimed.fetch_add(1, Ordering::Relaxed);
             let latest = self.latest_ms.load(Ordering::Relaxed);
             return (latest != i64::MIN).then_some(latest);
@@ -456,5 +463,35 @@ mod tests {
         assert_eq!(stream.event_time(Some(T0 + 1000)), Some(T0 + 1000));
         let stats = stream.stats();
         assert_eq!((stats.untimed, stats.late), (3, 1));
+    }
+
+    #[test]
+    fn unrepresentable_timestamps_count_as_untimed_and_never_set_the_clock() {
+        let stream = Stream::new(&StreamPolicy::default());
+        // As the very first message, where no step bound applies yet.
+        assert_eq!(stream.event_time(Some(9_000_000_000_000_000_000)), None);
+        assert_eq!(stream.event_time(Some(i64::MAX)), None);
+        assert_eq!(stream.event_time(Some(-1)), None);
+        assert_eq!(stream.event_time(Some(T0)), Some(T0));
+        assert_eq!(stream.event_time(Some(i64::MAX)), Some(T0));
+        assert_eq!(stream.event_time(Some(MAX_EVENT_MS + 1)), Some(T0));
+        assert_eq!(stream.event_time(Some(T0 + 5000)), Some(T0 + 5000));
+        let stats = stream.stats();
+        assert_eq!((stats.untimed, stats.late), (5, 0));
+    }
+
+    #[test]
+    fn a_restored_clock_beyond_the_tables_is_refused() {
+        let stream = Stream::new(&StreamPolicy::default());
+        for bad in [i64::MAX, MAX_EVENT_MS + 1, -5] {
+            let snapshot = StateSnapshot::new(Some(bad), vec![], vec![]);
+            let e = stream.restore(&snapshot).unwrap_err().to_string();
+            assert!(e.contains("latest_ms"), "{e}");
+        }
+        assert_eq!(stream.event_time(None), None, "the clock did not move");
+        let snapshot = StateSnapshot::new(Some(T0), vec![], vec![]);
+        stream.restore(&snapshot).unwrap();
+        assert_eq!(stream.event_time(Some(T0 + 1000)), Some(T0 + 1000));
+        assert_eq!(stream.stats().late, 0);
     }
 }

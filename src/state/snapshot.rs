@@ -5,7 +5,7 @@ use std::io::{Read, Write};
 
 use serde::{Deserialize, Serialize};
 
-use super::{CampaignCell, Conversation, SenderRecord};
+use super::{CampaignCell, Conversation, MAX_EVENT_MS, SenderRecord};
 use crate::Error;
 use crate::features::link::reputation::Counts as DomainCounts;
 
@@ -97,6 +97,15 @@ impl StateSnapshot {
             || self.conversations.iter().any(|e| e.0 == 0)
         {
             return Err(Error::invalid_input("state snapshot holds a zero key"));
+        }
+        // A restored clock is taken as it is (no step bound applies to it),
+        // so one beyond what the tables can hold would make every later
+        // message late.
+        if let Some(latest) = self.latest_ms.filter(|t| !(0..=MAX_EVENT_MS).contains(t)) {
+            return Err(Error::invalid_input(format!(
+                "state snapshot field latest_ms = {latest} is outside 0 to {MAX_EVENT_MS} \
+                 (1970 to 2106 in ms)"
+            )));
         }
         Ok(())
     }
