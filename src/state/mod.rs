@@ -18,6 +18,10 @@
 //! timestamp the tables cannot hold (before 1970 or after 2106, the range
 //! of a 32-bit count of seconds) is no timestamp: such a message counts
 //! like an untimed one, and so cannot set the clock even as the first.
+//! The first timed message sets the clock alone, with no bound; until a
+//! later message lands within the slack of it, a message that would be
+//! late replaces it instead, so that a wrong clock on the very first
+//! message is not kept.
 
 mod campaign;
 mod config;
@@ -107,6 +111,9 @@ pub(crate) struct Stream {
     any_conversation: AtomicBool,
     /// Latest event time seen, ms; `i64::MIN` before the first.
     latest_ms: AtomicI64,
+    /// Whether a message other than the one that set `latest_ms` first
+    /// agreed with it (was not late); a restored clock counts as agreed.
+    clock_agreed: AtomicBool,
     /// How far one message may move `latest_ms` forward: half the slack.
     max_step_ms: i64,
     /// The policy's durations in seconds, converted once rather than per
@@ -171,6 +178,7 @@ impl Stream {
             shard_mask: (shards as u64).is_power_of_two().then(|| shards as u64 - 1),
             policy: policy.clone(),
             latest_ms: AtomicI64::new(i64::MIN),
+            clock_agreed: AtomicBool::new(false),
             max_step_ms: i64::try_from(policy.late_slack_ms / 2)
                 .unwrap_or(i64::MAX)
                 .max(1000),
@@ -211,9 +219,25 @@ impl Stream {
             latest = self.latest_ms.fetch_max(step, Ordering::Relaxed);
         }
         let floor = latest.saturating_sub(self.policy.late_slack_ms as i64);
-        if latest != i64::MIN && ts < floor {
+        if latest == i64::MIN {
+            return Some(ts);
+        }
+        if ts < floor {
+            // A clock that only the first message vouches for is the one
+            // in doubt, not this message.
+            if !self.clock_agreed.load(Ordering::Relaxed)
+                && self
+                    .latest_ms
+                    .compare_exchange(latest, ts, Ordering::Relaxed, Ordering::Relaxed)
+                    .is_ok()
+            {
+                return Some(ts);
+            }
             self.late.fetch_add(1, Ordering::Relaxed);
             return Some(floor);
+        }
+        if !self.clock_agreed.load(Ordering::Relaxed) {
+            self.clock_agreed.store(true, Ordering::Relaxed);
         }
         Some(ts)
     }
@@ -421,6 +445,7 @@ impl Stream {
         snapshot.check()?;
         if let Some(latest) = snapshot.latest_ms() {
             self.latest_ms.fetch_max(latest, Ordering::Relaxed);
+            self.clock_agreed.store(true, Ordering::Relaxed);
         }
         let now = u32::try_from(snapshot.latest_ms().unwrap_or(0).max(0) / 1000).unwrap_or(0);
         for &(key, record) in snapshot.senders() {
@@ -478,6 +503,22 @@ mod tests {
         assert_eq!(stream.event_time(Some(T0 + 5000)), Some(T0 + 5000));
         let stats = stream.stats();
         assert_eq!((stats.untimed, stats.late), (5, 0));
+    }
+
+    #[test]
+    fn a_wrong_first_clock_gives_way_to_the_next_message() {
+        let year = 365 * 86_400_000;
+        let stream = Stream::new(&StreamPolicy::default());
+        assert_eq!(stream.event_time(Some(T0 + year)), Some(T0 + year));
+        // Not late: the clock set by one message alone gives way.
+        assert_eq!(stream.event_time(Some(T0)), Some(T0));
+        assert_eq!(stream.event_time(Some(T0 + 5000)), Some(T0 + 5000));
+        // Now two messages agree: an old one is late as usual.
+        assert_eq!(
+            stream.event_time(Some(T0 - year)),
+            Some(T0 + 5000 - 120_000)
+        );
+        assert_eq!(stream.stats().late, 1);
     }
 
     #[test]
