@@ -27,6 +27,10 @@
 //! Every line read is answered before `score` waits for more input, so a
 //! service can drive it through a pipe one DM at a time; output is written
 //! in large blocks only while more input is already at hand.
+//!
+//! A line must be a JSON object: an array is refused rather than read as
+//! fields by position. A UTF-8 byte-order mark before the first line is
+//! skipped. A line error's column counts within that line.
 
 use std::borrow::Cow;
 use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
@@ -181,6 +185,12 @@ fn run(args: &Args) -> Result<(u64, u64), Box<dyn std::error::Error>> {
         };
         number += 1;
         let bytes = trim_line_end(&line);
+        // A UTF-8 byte-order mark, as some editors write, opens a file, not
+        // a DM.
+        let bytes = match bytes.strip_prefix(b"\xEF\xBB\xBF") {
+            Some(rest) if number == 1 => rest,
+            _ => bytes,
+        };
         if bytes.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
@@ -228,7 +238,12 @@ fn score_line<'a>(
 ) -> Result<(Input<'a>, Option<Verdict>), String> {
     let text = std::str::from_utf8(bytes)
         .map_err(|e| format!("not UTF-8: invalid byte at offset {}", e.valid_up_to()))?;
-    let input: Input<'a> = serde_json::from_str(text).map_err(|e| format!("not a DM: {e}"))?;
+    // serde would also take an array as a DM, its fields by position: a
+    // line whose fields have no names is refused rather than guessed at.
+    if !text.trim_start().starts_with('{') {
+        return Err("not a DM: a line must be a JSON object".into());
+    }
+    let input: Input<'a> = serde_json::from_str(text).map_err(json_error)?;
     let outgoing = match input.direction.as_deref() {
         None | Some("incoming") => false,
         Some("outgoing") => true,
@@ -265,6 +280,18 @@ fn score_line<'a>(
     }
     let verdict = filter.check(&msg);
     Ok((input, Some(verdict)))
+}
+
+/// A parse error without serde's "line 1": each line is parsed alone, so
+/// that would be wrong for every line but the first; the output already
+/// names the line, and the column is within it.
+fn json_error(e: serde_json::Error) -> String {
+    let text = e.to_string();
+    let position = format!(" at line {} column {}", e.line(), e.column());
+    match text.strip_suffix(&position) {
+        Some(message) => format!("not a DM: {message} at column {}", e.column()),
+        None => format!("not a DM: {text}"),
+    }
 }
 
 fn write_verdict(out: &mut impl Write, input: &Input<'_>, verdict: &Verdict) -> io::Result<()> {

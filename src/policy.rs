@@ -79,7 +79,8 @@ pub struct Lists {
     /// letters do not matter).
     pub phrases: Vec<String>,
     /// Regular expressions (Rust `regex` syntax) matched on the canonical
-    /// text.
+    /// text, case-insensitively (that text is lower-cased, so `PROMO` and
+    /// `[A-Z]` match it as `promo` and `[a-z]` would).
     pub patterns: Vec<String>,
 }
 
@@ -206,7 +207,10 @@ impl Policy {
         }
         for (list, name) in [(&self.allow, "allow"), (&self.deny, "deny")] {
             for pattern in &list.patterns {
-                if let Err(e) = regex::Regex::new(pattern) {
+                let compiled = regex::RegexBuilder::new(pattern)
+                    .case_insensitive(true)
+                    .build();
+                if let Err(e) = compiled {
                     return Err(Error::policy(
                         at(pattern),
                         format!("{name}.patterns: {pattern:?} is not a valid regex: {e}"),

@@ -374,3 +374,93 @@ fn families_are_named_in_lowercase() {
     );
     assert_eq!(out[0]["action"], "block", "{}", out[0]);
 }
+
+#[test]
+fn an_array_is_refused_not_read_by_position() {
+    let input = concat!(
+        "[\"m1\", 1750000000000, \"u1\", \"brand\", \"hello there\"]\n",
+        "{\"id\":\"m2\",\"text\":\"hello there\"}\n",
+    );
+    let output = run(&[], input.as_bytes());
+    assert_eq!(output.status.code(), Some(2));
+    let out = lines(&output);
+    assert_eq!(out[0]["line"], 1, "{}", out[0]);
+    let error = out[0]["error"].as_str().unwrap();
+    assert!(error.contains("JSON object"), "{error}");
+    assert_eq!(out[1]["id"], "m2");
+}
+
+#[test]
+fn a_byte_order_mark_before_the_first_line_is_skipped() {
+    let mut input = b"\xEF\xBB\xBF{\"id\":\"m1\",\"text\":\"hi\"}\n".to_vec();
+    // Anywhere else it is no part of JSON.
+    input.extend_from_slice(b"\xEF\xBB\xBF{\"id\":\"m2\",\"text\":\"hi\"}\n");
+    let output = run(&[], &input);
+    let out = lines(&output);
+    assert_eq!(out[0]["id"], "m1", "{}", out[0]);
+    assert_eq!(out[1]["line"], 2, "{}", out[1]);
+    // A file that is only a mark and a line break holds no DM.
+    let output = run(&[], b"\xEF\xBB\xBF\n");
+    assert_eq!(output.status.code(), Some(0));
+    assert!(lines(&output).is_empty());
+}
+
+#[test]
+fn a_line_error_names_its_column_not_line_1() {
+    let input = concat!(
+        "{\"id\":\"m1\",\"text\":\"hi\"}\n",
+        "{\"id\":\"m2\",\"text\":\"hi\",}\n",
+        "{\"id\":\"m3\",\"ts\":\"soon\",\"text\":\"hi\"}\n",
+    );
+    let output = run(&[], input.as_bytes());
+    let out = lines(&output);
+    let (second, third) = (
+        out[1]["error"].as_str().unwrap(),
+        out[2]["error"].as_str().unwrap(),
+    );
+    assert_eq!(out[1]["line"], 2);
+    assert!(second.ends_with("at column 24"), "{second}");
+    assert_eq!(out[2]["line"], 3);
+    assert!(third.contains("at column"), "{third}");
+    for error in [second, third] {
+        assert!(!error.contains("line 1"), "{error}");
+    }
+}
+
+#[test]
+fn a_far_future_timestamp_line_does_not_make_a_customer_late() {
+    let mut input = String::new();
+    let customer = |i: i64| {
+        format!(
+            "{{\"id\":\"c{i}\",\"ts\":{},\"sender\":\"u7\",\"recipient\":\"brand\",\
+             \"text\":\"hi, any news on my order {i}?\"}}\n",
+            1_750_000_000_000 + i * 240_000
+        )
+    };
+    input.push_str(&customer(0));
+    // A float is no timestamp in ms; a huge integer is one the filter
+    // cannot hold and counts as untimed.
+    input.push_str("{\"id\":\"f\",\"ts\":9e18,\"sender\":\"x\",\"text\":\"win now\"}\n");
+    input.push_str("{\"id\":\"i\",\"ts\":9000000000000000000,\"sender\":\"x\",\"text\":\"win\"}\n");
+    input.push_str(
+        "{\"id\":\"y\",\"ts\":1781536000000,\"sender\":\"x\",\"text\":\"a year ahead\"}\n",
+    );
+    for i in 1..10 {
+        input.push_str(&customer(i));
+    }
+    let output = run(&[], input.as_bytes());
+    let out = lines(&output);
+    assert_eq!(out[1]["line"], 2, "the float is refused: {}", out[1]);
+    for v in out
+        .iter()
+        .filter(|v| v["id"].as_str().is_some_and(|id| id.starts_with('c')))
+    {
+        let codes: Vec<&str> = v["reasons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["code"].as_str().unwrap())
+            .collect();
+        assert!(!codes.contains(&"SENDER_BURST"), "{v}");
+    }
+}

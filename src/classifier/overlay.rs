@@ -107,7 +107,8 @@ impl Table {
     /// The overlay of `brand`, made when it has none; the least recently
     /// taught brand is evicted to make room.
     pub fn brand_mut(&mut self, brand: &str, evicted: &AtomicU64) -> &mut Brand {
-        self.lessons += 1;
+        // The count may come from a file: saturate rather than overflow.
+        self.lessons = self.lessons.saturating_add(1);
         if !self.brands.contains_key(brand) && self.brands.len() >= MAX_BRANDS {
             let oldest = self
                 .brands

@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use aho_corasick::AhoCorasick;
-use regex::RegexSet;
+use regex::{RegexSet, RegexSetBuilder};
 
 use crate::Error;
 use crate::features::Evidence;
@@ -39,8 +39,13 @@ impl CompiledList {
         let patterns = if list.patterns.is_empty() {
             None
         } else {
+            // The canonical text is lower-cased: a pattern written with
+            // capitals (`\bPROMO CODE\b`) would otherwise never match, and
+            // nothing would say so.
             Some(
-                RegexSet::new(&list.patterns)
+                RegexSetBuilder::new(&list.patterns)
+                    .case_insensitive(true)
+                    .build()
                     .map_err(|e| Error::policy(Some(format!("{name}.patterns")), e.to_string()))?,
             )
         };
@@ -123,5 +128,38 @@ impl ListRules {
                 format!("text matches allow pattern /{pattern}/"),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::normalize::Canonical;
+
+    fn codes(rules: &ListRules, text: &str) -> Vec<&'static str> {
+        let msg = Message::new(text);
+        let mut canon = Canonical::default();
+        canon.canonicalize(text);
+        let mut evidence = Evidence::default();
+        rules.scan(&msg, &canon, &mut evidence);
+        evidence.hits.iter().map(|h| h.code).collect()
+    }
+
+    #[test]
+    fn patterns_with_capitals_match_the_lower_cased_text() {
+        let mut policy = Policy::default();
+        policy.deny.patterns = vec![r"\bPROMO CODE\b".into()];
+        policy.allow.patterns = vec![r"\bOrder [A-Z]{2}\d{4}\b".into()];
+        policy.validate().unwrap();
+        let rules = ListRules::build(&policy).unwrap();
+        assert_eq!(
+            codes(&rules, "Use PROMO CODE win50 today"),
+            ["POLICY_DENY_PHRASE"]
+        );
+        assert_eq!(
+            codes(&rules, "where is order ab1234?"),
+            ["POLICY_ALLOW_PHRASE"]
+        );
+        assert!(codes(&rules, "promotional coding class").is_empty());
     }
 }

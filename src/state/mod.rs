@@ -14,7 +14,14 @@
 //! counts at the latest event time seen; before any timestamped message has
 //! been seen it adds profile evidence only. The latest event time moves
 //! forward by at most half the slack per message, so a single timestamp far
-//! in the future does not turn every later message into a late one.
+//! in the future does not turn every later message into a late one. A
+//! timestamp the tables cannot hold (before 1970 or after 2106, the range
+//! of a 32-bit count of seconds) is no timestamp: such a message counts
+//! like an untimed one, and so cannot set the clock even as the first.
+//! The first timed message sets the clock alone, with no bound; until a
+//! later message lands within the slack of it, a message that would be
+//! late replaces it instead, so that a wrong clock on the very first
+//! message is not kept.
 
 mod campaign;
 mod config;
@@ -45,6 +52,10 @@ use shard::Shard;
 pub use snapshot::StateSnapshot;
 
 use hash::{RECIPIENT_SEED, SENDER_SEED, hash_str};
+
+/// The latest event time the tables can hold, in ms: they count time in
+/// 32-bit seconds. A later timestamp is taken for a broken clock.
+pub(crate) const MAX_EVENT_MS: i64 = u32::MAX as i64 * 1000;
 
 /// What the stream state holds and has dropped, from [`Filter::stats`].
 ///
@@ -100,6 +111,9 @@ pub(crate) struct Stream {
     any_conversation: AtomicBool,
     /// Latest event time seen, ms; `i64::MIN` before the first.
     latest_ms: AtomicI64,
+    /// Whether a message other than the one that set `latest_ms` first
+    /// agreed with it (was not late); a restored clock counts as agreed.
+    clock_agreed: AtomicBool,
     /// How far one message may move `latest_ms` forward: half the slack.
     max_step_ms: i64,
     /// The policy's durations in seconds, converted once rather than per
@@ -164,6 +178,7 @@ impl Stream {
             shard_mask: (shards as u64).is_power_of_two().then(|| shards as u64 - 1),
             policy: policy.clone(),
             latest_ms: AtomicI64::new(i64::MIN),
+            clock_agreed: AtomicBool::new(false),
             max_step_ms: i64::try_from(policy.late_slack_ms / 2)
                 .unwrap_or(i64::MAX)
                 .max(1000),
@@ -184,7 +199,7 @@ impl Stream {
     /// The event time a message counts at, in ms, or `None` when no time is
     /// known yet.
     fn event_time(&self, timestamp_ms: Option<i64>) -> Option<i64> {
-        let Some(ts) = timestamp_ms else {
+        let Some(ts) = timestamp_ms.filter(|ts| (0..=MAX_EVENT_MS).contains(ts)) else {
             self.untimed.fetch_add(1, Ordering::Relaxed);
             let latest = self.latest_ms.load(Ordering::Relaxed);
             return (latest != i64::MIN).then_some(latest);
@@ -204,9 +219,25 @@ impl Stream {
             latest = self.latest_ms.fetch_max(step, Ordering::Relaxed);
         }
         let floor = latest.saturating_sub(self.policy.late_slack_ms as i64);
-        if latest != i64::MIN && ts < floor {
+        if latest == i64::MIN {
+            return Some(ts);
+        }
+        if ts < floor {
+            // A clock that only the first message vouches for is the one
+            // in doubt, not this message.
+            if !self.clock_agreed.load(Ordering::Relaxed)
+                && self
+                    .latest_ms
+                    .compare_exchange(latest, ts, Ordering::Relaxed, Ordering::Relaxed)
+                    .is_ok()
+            {
+                return Some(ts);
+            }
             self.late.fetch_add(1, Ordering::Relaxed);
             return Some(floor);
+        }
+        if !self.clock_agreed.load(Ordering::Relaxed) {
+            self.clock_agreed.store(true, Ordering::Relaxed);
         }
         Some(ts)
     }
@@ -414,6 +445,7 @@ impl Stream {
         snapshot.check()?;
         if let Some(latest) = snapshot.latest_ms() {
             self.latest_ms.fetch_max(latest, Ordering::Relaxed);
+            self.clock_agreed.store(true, Ordering::Relaxed);
         }
         let now = u32::try_from(snapshot.latest_ms().unwrap_or(0).max(0) / 1000).unwrap_or(0);
         for &(key, record) in snapshot.senders() {
@@ -456,5 +488,51 @@ mod tests {
         assert_eq!(stream.event_time(Some(T0 + 1000)), Some(T0 + 1000));
         let stats = stream.stats();
         assert_eq!((stats.untimed, stats.late), (3, 1));
+    }
+
+    #[test]
+    fn unrepresentable_timestamps_count_as_untimed_and_never_set_the_clock() {
+        let stream = Stream::new(&StreamPolicy::default());
+        // As the very first message, where no step bound applies yet.
+        assert_eq!(stream.event_time(Some(9_000_000_000_000_000_000)), None);
+        assert_eq!(stream.event_time(Some(i64::MAX)), None);
+        assert_eq!(stream.event_time(Some(-1)), None);
+        assert_eq!(stream.event_time(Some(T0)), Some(T0));
+        assert_eq!(stream.event_time(Some(i64::MAX)), Some(T0));
+        assert_eq!(stream.event_time(Some(MAX_EVENT_MS + 1)), Some(T0));
+        assert_eq!(stream.event_time(Some(T0 + 5000)), Some(T0 + 5000));
+        let stats = stream.stats();
+        assert_eq!((stats.untimed, stats.late), (5, 0));
+    }
+
+    #[test]
+    fn a_wrong_first_clock_gives_way_to_the_next_message() {
+        let year = 365 * 86_400_000;
+        let stream = Stream::new(&StreamPolicy::default());
+        assert_eq!(stream.event_time(Some(T0 + year)), Some(T0 + year));
+        // Not late: the clock set by one message alone gives way.
+        assert_eq!(stream.event_time(Some(T0)), Some(T0));
+        assert_eq!(stream.event_time(Some(T0 + 5000)), Some(T0 + 5000));
+        // Now two messages agree: an old one is late as usual.
+        assert_eq!(
+            stream.event_time(Some(T0 - year)),
+            Some(T0 + 5000 - 120_000)
+        );
+        assert_eq!(stream.stats().late, 1);
+    }
+
+    #[test]
+    fn a_restored_clock_beyond_the_tables_is_refused() {
+        let stream = Stream::new(&StreamPolicy::default());
+        for bad in [i64::MAX, MAX_EVENT_MS + 1, -5] {
+            let snapshot = StateSnapshot::new(Some(bad), vec![], vec![]);
+            let e = stream.restore(&snapshot).unwrap_err().to_string();
+            assert!(e.contains("latest_ms"), "{e}");
+        }
+        assert_eq!(stream.event_time(None), None, "the clock did not move");
+        let snapshot = StateSnapshot::new(Some(T0), vec![], vec![]);
+        stream.restore(&snapshot).unwrap();
+        assert_eq!(stream.event_time(Some(T0 + 1000)), Some(T0 + 1000));
+        assert_eq!(stream.stats().late, 0);
     }
 }

@@ -5,7 +5,7 @@ use std::io::{Read, Write};
 
 use serde::{Deserialize, Serialize};
 
-use super::{CampaignCell, Conversation, SenderRecord};
+use super::{CampaignCell, Conversation, MAX_EVENT_MS, SenderRecord};
 use crate::Error;
 use crate::features::link::reputation::Counts as DomainCounts;
 
@@ -14,8 +14,17 @@ use crate::features::link::reputation::Counts as DomainCounts;
 /// mean something else to the new code, and that includes any change to
 /// how fingerprint bands are hashed from a text's words: an older
 /// snapshot's band keys would match no text. Version 4 adds the
-/// conversations; a version 3 snapshot reads as one without any.
-const VERSION: u32 = 4;
+/// conversations; a version 3 snapshot reads as one without any. Version 5
+/// holds the same data and is always written with its checksum line (see
+/// [`StateSnapshot::to_writer`]); versions 3 and 4, written before there
+/// was one, are read without it.
+const VERSION: u32 = 5;
+
+/// The first version whose file carries a checksum line.
+const CHECKSUMMED: u32 = 5;
+
+/// What starts the checksum line that follows the JSON.
+const CHECKSUM_TAG: &[u8] = b"fnv1a64:";
 
 /// The oldest version this build reads.
 const OLDEST_READABLE: u32 = 3;
@@ -98,6 +107,15 @@ impl StateSnapshot {
         {
             return Err(Error::invalid_input("state snapshot holds a zero key"));
         }
+        // A restored clock is taken as it is (no step bound applies to it),
+        // so one beyond what the tables can hold would make every later
+        // message late.
+        if let Some(latest) = self.latest_ms.filter(|t| !(0..=MAX_EVENT_MS).contains(t)) {
+            return Err(Error::invalid_input(format!(
+                "state snapshot field latest_ms = {latest} is outside 0 to {MAX_EVENT_MS} \
+                 (1970 to 2106 in ms)"
+            )));
+        }
         Ok(())
     }
 
@@ -128,19 +146,91 @@ impl StateSnapshot {
         self.campaigns.len()
     }
 
-    /// Writes the snapshot as JSON.
-    pub fn to_writer(&self, writer: impl Write) -> Result<(), Error> {
-        serde_json::to_writer(writer, self)
+    /// Writes the snapshot as one line of JSON followed by a checksum line
+    /// (`fnv1a64:` and 16 lower-case hex digits of the FNV-1a hash of the
+    /// JSON line), so that [`StateSnapshot::from_reader`] refuses a damaged
+    /// or edited file instead of restoring wrong counts.
+    pub fn to_writer(&self, mut writer: impl Write) -> Result<(), Error> {
+        let body = serde_json::to_vec(self)
+            .map_err(|e| Error::invalid_input(format!("writing the state snapshot: {e}")))?;
+        let sum = format!("{:016x}\n", crate::hash::fnv(&body));
+        [&body[..], b"\n", CHECKSUM_TAG, sum.as_bytes()]
+            .iter()
+            .try_for_each(|part| writer.write_all(part))
             .map_err(|e| Error::invalid_input(format!("writing the state snapshot: {e}")))
     }
 
-    /// Reads a snapshot written by [`StateSnapshot::to_writer`].
-    pub fn from_reader(reader: impl Read) -> Result<StateSnapshot, Error> {
-        let snapshot: StateSnapshot = serde_json::from_reader(reader)
-            .map_err(|e| Error::invalid_input(format!("reading the state snapshot: {e}")))?;
+    /// Reads a snapshot written by [`StateSnapshot::to_writer`]: its
+    /// checksum must match (a snapshot of version 3 or 4, written before
+    /// there was one, has none), and its values must be ones the filter
+    /// could have written.
+    ///
+    /// ```
+    /// let filter = dmguard::Filter::default();
+    /// let mut bytes = Vec::new();
+    /// filter.snapshot_state().to_writer(&mut bytes)?;
+    /// assert!(dmguard::StateSnapshot::from_reader(&bytes[..]).is_ok());
+    /// bytes[3] ^= 0x08;
+    /// let e = dmguard::StateSnapshot::from_reader(&bytes[..]).unwrap_err();
+    /// assert!(e.to_string().contains("checksum"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn from_reader(mut reader: impl Read) -> Result<StateSnapshot, Error> {
+        let bad = |e: String| Error::invalid_input(format!("reading the state snapshot: {e}"));
+        let mut bytes = Vec::new();
+        reader
+            .read_to_end(&mut bytes)
+            .map_err(|e| bad(e.to_string()))?;
+        let (body, checked) = match split_checksum(&bytes) {
+            Some((body, sum)) => {
+                if crate::hash::fnv(body) != sum {
+                    return Err(bad("the checksum does not match: the file is damaged \
+                                    or was edited"
+                        .into()));
+                }
+                (body, true)
+            }
+            // Compact JSON holds no line break: a second line that is not
+            // a well-formed checksum line is a damaged one.
+            None if bytes.trim_ascii_end().contains(&b'\n') => {
+                return Err(bad("the checksum line is damaged".into()));
+            }
+            None => (&bytes[..], false),
+        };
+        let snapshot: StateSnapshot =
+            serde_json::from_slice(body).map_err(|e| bad(e.to_string()))?;
+        if !checked && snapshot.version >= CHECKSUMMED {
+            return Err(bad(format!(
+                "the checksum line is missing or damaged (version {} snapshots \
+                 end with one)",
+                snapshot.version
+            )));
+        }
         snapshot.check()?;
         Ok(snapshot)
     }
+}
+
+/// The JSON and the checksum of a file that ends with a well-formed
+/// checksum line (exactly as [`StateSnapshot::to_writer`] writes it: a
+/// different case or spacing is damage, not another way to say the same).
+fn split_checksum(bytes: &[u8]) -> Option<(&[u8], u64)> {
+    const HEX: usize = 16;
+    let line_len = 1 + CHECKSUM_TAG.len() + HEX + 1;
+    let split = bytes.len().checked_sub(line_len)?;
+    let (body, line) = bytes.split_at(split);
+    let digits = line
+        .strip_prefix(b"\n")?
+        .strip_prefix(CHECKSUM_TAG)?
+        .strip_suffix(b"\n")?;
+    if !digits
+        .iter()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+    {
+        return None;
+    }
+    let sum = u64::from_str_radix(std::str::from_utf8(digits).ok()?, 16).ok()?;
+    Some((body, sum))
 }
 
 #[cfg(test)]
@@ -161,6 +251,8 @@ mod tests {
         let zero = StateSnapshot::new(None, vec![(0, SenderRecord::default())], vec![]);
         assert!(zero.check().unwrap_err().to_string().contains("zero key"));
         let text = String::from_utf8(bytes).unwrap();
+        // Versions before 5 had no checksum line: the JSON alone.
+        let text = text.lines().next().unwrap().to_string();
         let old = text.replace(&format!("\"version\":{VERSION}"), "\"version\":2");
         let e = StateSnapshot::from_reader(old.as_bytes()).unwrap_err();
         assert!(e.to_string().contains("version 2"), "{e}");
@@ -173,5 +265,36 @@ mod tests {
         assert_eq!(read.conversation_count(), 0);
         assert_eq!(read.sender_count(), 1);
         assert!(StateSnapshot::from_reader(&b"not json"[..]).is_err());
+        // A current snapshot without its checksum line is damaged.
+        let e = StateSnapshot::from_reader(text.as_bytes()).unwrap_err();
+        assert!(e.to_string().contains("checksum line is missing"), "{e}");
+    }
+
+    #[test]
+    fn the_checksum_line_is_checked_exactly() {
+        let snap = StateSnapshot::new(
+            Some(1_750_000_000_000),
+            vec![(7, SenderRecord::default())],
+            vec![],
+        );
+        let mut bytes = Vec::new();
+        snap.to_writer(&mut bytes).unwrap();
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(text.ends_with('\n') && text.lines().count() == 2, "{text}");
+        assert_eq!(StateSnapshot::from_reader(text.as_bytes()).unwrap(), snap);
+        let (body, line) = text.split_once('\n').unwrap();
+        let upper = format!("{body}\n{}", line.to_uppercase());
+        let spaced = format!("{body} \n{line}");
+        let unterminated = text.trim_end();
+        let edited = text.replacen("1750000000000", "1750000000001", 1);
+        for (case, bytes) in [
+            ("upper-case digits", upper.as_str()),
+            ("space before the line", spaced.as_str()),
+            ("no final newline", unterminated),
+            ("an edited value", edited.as_str()),
+        ] {
+            let e = StateSnapshot::from_reader(bytes.as_bytes()).unwrap_err();
+            assert!(e.to_string().contains("checksum"), "{case}: {e}");
+        }
     }
 }

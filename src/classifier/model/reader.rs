@@ -5,6 +5,13 @@ use super::{MAX_BITS, MIN_BITS, Model};
 use crate::Error;
 use crate::classifier::learner::Fitted;
 
+/// The largest weight or bias a model file may hold, in log-odds, either
+/// sign: odds of e^64 to one are far beyond anything a fit produces (the
+/// trainer keeps combination weights within twice each rule's default and
+/// the bias within -12 to 3), yet a crafted file with weights near `f64::MAX`
+/// would make every score infinite or undefined and block everything.
+pub(crate) const MAX_LOG_ODDS: f64 = 64.0;
+
 pub(super) fn parse_payload(payload: &[u8]) -> Result<Model, Error> {
     let mut r = Reader {
         bytes: payload,
@@ -18,8 +25,8 @@ pub(super) fn parse_payload(payload: &[u8]) -> Result<Model, Error> {
     }
     let online_rate = r.finite_f32("online learning rate")?;
     let l2 = r.finite_f32("l2")?;
-    let bias = r.finite_f32("bias")?;
-    let classifier_offset = r.finite_f32("classifier offset")?;
+    let bias = bounded(r.finite_f32("bias")?, "classifier bias")?;
+    let classifier_offset = bounded(r.finite_f32("classifier offset")?, "classifier offset")?;
     if classifier_offset < 0.0 {
         return Err(Error::model("corrupt: negative classifier offset"));
     }
@@ -41,7 +48,7 @@ pub(super) fn parse_payload(payload: &[u8]) -> Result<Model, Error> {
             )));
         }
         last = Some(j);
-        weights[j] = r.finite_f32("weight")?;
+        weights[j] = bounded(r.finite_f32("weight")?, &format!("classifier weight {j}"))?;
         sq_grad[j] = r.finite_f32("gradient sum")?;
         if sq_grad[j] < 0.0 {
             return Err(Error::model("corrupt: negative gradient sum"));
@@ -49,7 +56,10 @@ pub(super) fn parse_payload(payload: &[u8]) -> Result<Model, Error> {
     }
     let combination_bias = match r.take(1, "bias flag")?[0] {
         0 => None,
-        1 => Some(r.finite_f64("combination bias")?),
+        1 => Some(bounded(
+            r.finite_f64("combination bias")?,
+            "combination bias",
+        )?),
         other => return Err(Error::model(format!("corrupt: bias flag {other}"))),
     };
     let codes = r.u32("code count")? as usize;
@@ -62,7 +72,10 @@ pub(super) fn parse_payload(payload: &[u8]) -> Result<Model, Error> {
         let code = std::str::from_utf8(r.take(len, "code")?)
             .map_err(|_| Error::model("corrupt: a reason code is not UTF-8"))?
             .to_string();
-        let w = r.finite_f64("combination weight")?;
+        let w = bounded(
+            r.finite_f64("combination weight")?,
+            &format!("combination weight of {code}"),
+        )?;
         combination.push((code, w));
     }
     if r.remaining() != 0 {
@@ -131,11 +144,86 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// `x`, or an error naming `what` when it is beyond ±[`MAX_LOG_ODDS`].
+fn bounded<T: Copy + Into<f64>>(x: T, what: &str) -> Result<T, Error> {
+    let v: f64 = x.into();
+    if v.abs() <= MAX_LOG_ODDS {
+        Ok(x)
+    } else {
+        Err(Error::model(format!(
+            "corrupt: the {what} is {v:e}, outside -{MAX_LOG_ODDS} to {MAX_LOG_ODDS}"
+        )))
+    }
+}
+
 /// `x`, or an error naming `what` when it is infinite or NaN.
 fn finite<T: Copy + Into<f64>>(x: T, what: &str) -> Result<T, Error> {
     if x.into().is_finite() {
         Ok(x)
     } else {
         Err(Error::model(format!("corrupt: the {what} is not finite")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn model() -> Model {
+        let size = 1 << MIN_BITS;
+        let mut weights = vec![0.0; size];
+        weights[3] = 0.5;
+        Model {
+            bits: MIN_BITS,
+            online_rate: 0.4,
+            l2: 1e-5,
+            fitted: Fitted {
+                bias: -2.0,
+                weights,
+                sq_grad: vec![1.0; size],
+            },
+            classifier_offset: 0.5,
+            combination: vec![
+                ("CLASSIFIER_TEXT".into(), 0.9),
+                ("TEXT_ZERO_WIDTH".into(), -1.2),
+            ],
+            combination_bias: Some(-1.5),
+        }
+    }
+
+    /// The payload of `model` as written, checked by the reader alone (a
+    /// crafted file carries a checksum that matches).
+    fn read(model: &Model) -> Result<Model, Error> {
+        let bytes = model.to_bytes();
+        parse_payload(&bytes[20..bytes.len() - 8])
+    }
+
+    #[test]
+    fn weights_beyond_the_documented_range_are_refused_by_name() {
+        assert_eq!(read(&model()).unwrap(), model());
+        let at_bound = Model {
+            combination: vec![("CLASSIFIER_TEXT".into(), -MAX_LOG_ODDS)],
+            ..model()
+        };
+        assert!(read(&at_bound).is_ok());
+        type Edit = dyn Fn(&mut Model);
+        let cases: [(&str, &Edit); 6] = [
+            ("combination weight of CLASSIFIER_TEXT", &|m| {
+                m.combination[0].1 = 1e308
+            }),
+            ("combination weight of TEXT_ZERO_WIDTH", &|m| {
+                m.combination[1].1 = -1e308
+            }),
+            ("combination bias", &|m| m.combination_bias = Some(1e308)),
+            ("classifier weight 3", &|m| m.fitted.weights[3] = -1e30),
+            ("classifier bias", &|m| m.fitted.bias = 65.0),
+            ("classifier offset", &|m| m.classifier_offset = 1e20),
+        ];
+        for (field, edit) in cases {
+            let mut m = model();
+            edit(&mut m);
+            let e = read(&m).unwrap_err().to_string();
+            assert!(e.contains(field) && e.contains("outside"), "{field}: {e}");
+        }
     }
 }

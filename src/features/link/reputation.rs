@@ -89,7 +89,8 @@ impl Table {
         if self.capacity == 0 {
             return None;
         }
-        self.tick += 1;
+        // The tick may come from a file: saturate rather than overflow.
+        self.tick = self.tick.saturating_add(1);
         let tick = self.tick;
         if !self.domains.contains_key(domain) && self.domains.len() >= self.capacity {
             let mut ages: Vec<u64> = self.domains.values().map(|c| c.seen).collect();
@@ -385,7 +386,7 @@ impl Reputation {
 /// `brand`'s own table, made when it has none; the least recently taught
 /// brand's is evicted to make room.
 fn brand_table<'a>(brands: &'a mut Brands, name: &str, capacity: usize) -> &'a mut Table {
-    brands.lessons += 1;
+    brands.lessons = brands.lessons.saturating_add(1);
     if !brands.tables.contains_key(name) && brands.tables.len() >= MAX_BRANDS {
         let oldest = brands
             .tables
@@ -466,6 +467,24 @@ mod tests {
         assert!(rep.get("evil.top", None).unwrap().log_odds() > 1.0);
         assert!(rep.get("shop.example", None).unwrap().log_odds() < 0.0);
         assert!(rep.get("unknown.com", None).is_none());
+    }
+
+    #[test]
+    fn counts_restored_at_their_maximum_saturate_when_learning() {
+        let rep = Reputation::new(100);
+        let full = Counts {
+            spam: u32::MAX,
+            ham: u32::MAX,
+            seen: u64::MAX,
+        };
+        rep.restore(&[("evil.top".to_string(), full)]);
+        rep.record("evil.top", Label::Spam);
+        rep.record("evil.top", Label::Ham);
+        rep.record("new.top", Label::Spam);
+        assert_eq!(rep.get("evil.top", None), Some(full));
+        // The newest domain is not taken for the oldest.
+        assert_eq!(rep.get("new.top", None).unwrap().seen, u64::MAX);
+        rep.learn(&["shop.example".into()], Label::Ham, None, Some("brand"));
     }
 
     #[test]
