@@ -280,29 +280,3 @@ fn a_brands_lessons_move_only_that_brands_verdicts() {
     assert_eq!((stats.brands, stats.evicted_brands), (1, 0));
     assert!(stats.entries > 0);
 }
-
-#[allow(dead_code)] // the example prints what this test does not read
-#[path = "../examples/common/adapt.rs"]
-mod adapt;
-
-/// `examples/adapt.rs --check`, on two splits: a brand's own lessons halve
-/// its ham flagged without losing spam, and move nothing else by a bit.
-#[test]
-fn a_brand_adapts_to_traffic_the_shared_model_does_not_know() {
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/data");
-    let (corpus, shared) = (
-        format!("{root}/spamassassin/corpus.tsv"),
-        format!("{root}/sms/test.tsv"),
-    );
-    let (Ok(corpus), Ok(shared)) = (adapt::read_tsv(&corpus), adapt::read_tsv(&shared)) else {
-        println!("skipped: ../shared/data/spamassassin or sms is absent");
-        return;
-    };
-    for seed in [1, 2] {
-        let filter = Filter::default();
-        let outcome = adapt::run(&filter, &corpus, &shared, seed);
-        if let Err(e) = adapt::check(&outcome) {
-            panic!("seed {seed}: {e}");
-        }
-    }
-}
