@@ -198,10 +198,13 @@ impl Policy {
                     format!("weights.{code}: a note of the verdict, not evidence, has no weight"),
                 ));
             }
-            if !weight.is_finite() {
+            // The same bound as a model file's weights: beyond it a single
+            // reason would make every score 0 or 1 whatever else fired.
+            let max = crate::classifier::model::MAX_LOG_ODDS;
+            if !weight.is_finite() || weight.abs() > max {
                 return Err(Error::policy(
                     at(code),
-                    format!("weights.{code} is not a finite number"),
+                    format!("weights.{code} is {weight}, outside -{max} to {max}"),
                 ));
             }
         }
@@ -284,6 +287,16 @@ mod tests {
     fn unknown_weight_code_is_an_error() {
         let e = error("[weights]\nTEXT_NOT_A_CODE = 1.0\n");
         assert!(e.contains("TEXT_NOT_A_CODE") && e.contains("line 2"), "{e}");
+    }
+
+    #[test]
+    fn a_weight_beyond_the_model_files_bound_is_an_error() {
+        let e = error("[weights]\nTEXT_ZERO_WIDTH = 1e308\n");
+        assert!(
+            e.contains("TEXT_ZERO_WIDTH") && e.contains("line 2") && e.contains("outside"),
+            "{e}"
+        );
+        assert!(Policy::from_toml_str("[weights]\nTEXT_ZERO_WIDTH = -64.0").is_ok());
     }
 
     #[test]

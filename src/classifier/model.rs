@@ -16,6 +16,8 @@
 
 mod reader;
 
+pub(crate) use reader::MAX_LOG_ODDS;
+
 use std::path::Path;
 
 use super::learner::Fitted;
