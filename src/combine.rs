@@ -89,6 +89,29 @@ const TRUSTED_SENDER: [&str; 3] = [
 ];
 const TRUSTED_SENDER_CAP: f64 = 2.5;
 
+/// Codes that say one thing, and so count together up to a cap on the
+/// side they speak for (the sign of `cap`); weights on the other side are
+/// not capped.
+struct CappedGroup {
+    codes: &'static [&'static str],
+    cap: f64,
+    /// What the group says the sender is, for the note on a capped reason.
+    sender_is: &'static str,
+}
+
+const CAPPED: [CappedGroup; 2] = [
+    CappedGroup {
+        codes: &UNKNOWN_SENDER,
+        cap: UNKNOWN_SENDER_CAP,
+        sender_is: "unknown",
+    },
+    CappedGroup {
+        codes: &TRUSTED_SENDER,
+        cap: -TRUSTED_SENDER_CAP,
+        sender_is: "known",
+    },
+];
+
 /// The net log-odds a family's reasons must reach for the family to point
 /// at spam. Below it are the weak signs that every customer shows now and
 /// then: a first contact (0.25), an upset customer's burst to one inbox
@@ -128,10 +151,8 @@ struct Resolved {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Role {
     Plain,
-    /// One of [`UNKNOWN_SENDER`]: capped together.
-    UnknownSender,
-    /// One of [`TRUSTED_SENDER`]: capped together.
-    TrustedSender,
+    /// One of the codes of `CAPPED[i]`: capped together.
+    Capped(usize),
     /// A hit of one of the policy's deny lists (phrases, patterns, link
     /// domains): the brand named it, so it may block on its own.
     Deny,
@@ -146,9 +167,10 @@ impl Role {
             "POLICY_ALLOW_SENDER" => Role::ForceAllow,
             "POLICY_DENY_SENDER" => Role::ForceBlock,
             "POLICY_DENY_PHRASE" | "LINK_DENY" => Role::Deny,
-            _ if UNKNOWN_SENDER.contains(&code) => Role::UnknownSender,
-            _ if TRUSTED_SENDER.contains(&code) => Role::TrustedSender,
-            _ => Role::Plain,
+            _ => CAPPED
+                .iter()
+                .position(|group| group.codes.contains(&code))
+                .map_or(Role::Plain, Role::Capped),
         }
     }
 }
@@ -237,8 +259,7 @@ pub(crate) fn verdict(evidence: &mut Evidence, weights: &Weights, policy: &Polic
     let mut reasons = Vec::with_capacity(evidence.hits.len() + 1);
     let mut forced = None;
     let mut denied = false;
-    let mut unknown_sender = 0.0;
-    let mut trusted_sender = 0.0;
+    let mut capped = [0.0f64; CAPPED.len()];
     let mut by_family = [0.0; Family::ALL.len()];
     for mut hit in evidence.hits.drain(..) {
         let Resolved {
@@ -250,27 +271,21 @@ pub(crate) fn verdict(evidence: &mut Evidence, weights: &Weights, policy: &Polic
         if weight == 0.0 {
             continue;
         }
-        if weight > 0.0 && role == Role::UnknownSender {
-            let room = (UNKNOWN_SENDER_CAP - unknown_sender).max(0.0);
-            if weight > room {
-                weight = room;
-                let _ = write!(
-                    hit.detail.to_mut(),
-                    " (capped: evidence that the sender is unknown counts {UNKNOWN_SENDER_CAP} at most)"
-                );
+        if let Role::Capped(g) = role {
+            let group = &CAPPED[g];
+            if weight * group.cap > 0.0 {
+                let room = (group.cap.abs() - capped[g].abs()).max(0.0);
+                if weight.abs() > room {
+                    weight = room.copysign(group.cap);
+                    let _ = write!(
+                        hit.detail.to_mut(),
+                        " (capped: evidence that the sender is {} counts {} at most)",
+                        group.sender_is,
+                        group.cap
+                    );
+                }
+                capped[g] += weight;
             }
-            unknown_sender += weight;
-        }
-        if weight < 0.0 && role == Role::TrustedSender {
-            let room = (TRUSTED_SENDER_CAP + trusted_sender).max(0.0);
-            if -weight > room {
-                weight = -room;
-                let _ = write!(
-                    hit.detail.to_mut(),
-                    " (capped: evidence that the sender is known counts -{TRUSTED_SENDER_CAP} at most)"
-                );
-            }
-            trusted_sender += weight;
         }
         match role {
             Role::ForceAllow => forced = Some(Action::Allow),
@@ -290,18 +305,13 @@ pub(crate) fn verdict(evidence: &mut Evidence, weights: &Weights, policy: &Polic
         });
     }
     reasons.sort_by(|a, b| b.weight.abs().total_cmp(&a.weight.abs()));
-    let pointing = by_family
+    // Collecting allocates only at the first family that points at spam.
+    let families: Vec<Family> = Family::ALL
         .iter()
-        .filter(|&&w| w >= FAMILY_MIN_WEIGHT)
-        .count();
-    let mut families = Vec::with_capacity(pointing);
-    families.extend(
-        Family::ALL
-            .iter()
-            .zip(by_family)
-            .filter(|&(_, w)| w >= FAMILY_MIN_WEIGHT)
-            .map(|(&f, _)| f),
-    );
+        .zip(by_family)
+        .filter(|&(_, w)| w >= FAMILY_MIN_WEIGHT)
+        .map(|(&f, _)| f)
+        .collect();
     let agreeing = families.iter().filter(|&&f| corroborates(f)).count();
     let score = sigmoid(logit);
     let mut action = if score >= policy.block_threshold {

@@ -135,18 +135,20 @@ impl<'a, F: FnMut(u32, Kind, &'a str)> Sink<'a> for Each<F> {
 /// words (tokens) were seen: no features when the text has no word. `token`
 /// is the word for unigram features and empty otherwise.
 pub(crate) fn for_each<'a>(text: &'a str, emit: impl FnMut(u32, Kind, &'a str)) -> (u32, u32) {
+    with_seen(|seen| for_each_token(text.len(), tokens(text), seen, &mut Each(emit)))
+}
+
+/// Runs `f` with this thread's [`Seen`], for the callers that keep none of
+/// their own (training, learning, [`Model`](super::Model)'s own scoring;
+/// a check keeps one in its word cache), or with a fresh one when it is
+/// already in use on this thread.
+pub(crate) fn with_seen<R>(f: impl FnOnce(&mut Seen) -> R) -> R {
     thread_local! {
         static SEEN: std::cell::RefCell<Seen> = Default::default();
     }
-    // Not on the hot path (checks keep their own): training and learning.
     SEEN.with(|seen| match seen.try_borrow_mut() {
-        Ok(mut seen) => for_each_token(text.len(), tokens(text), &mut seen, &mut Each(emit)),
-        Err(_) => for_each_token(
-            text.len(),
-            tokens(text),
-            &mut Seen::default(),
-            &mut Each(emit),
-        ),
+        Ok(mut seen) => f(&mut seen),
+        Err(_) => f(&mut Seen::default()),
     })
 }
 

@@ -69,13 +69,7 @@ pub(crate) fn encode(journal: &Journal<Lesson>, e: &mut Enc) {
         e.str(id);
         e.len(lessons.len());
         for lesson in lessons {
-            match &lesson.brand {
-                None => e.u8(0),
-                Some(b) => {
-                    e.u8(1);
-                    e.str(b);
-                }
-            }
+            e.opt_str(lesson.brand.as_deref());
             e.len(lesson.changes.len());
             for c in &lesson.changes {
                 e.u32(c.j);
@@ -98,11 +92,7 @@ pub(crate) fn decode(d: &mut Dec<'_>, size: usize) -> Result<Journal<Lesson>, St
         let n = d.len("lessons", 5)?;
         let mut lessons = Vec::with_capacity(n);
         for _ in 0..n {
-            let brand = match d.u8("lesson scope")? {
-                0 => None,
-                1 => Some(d.str("brand name")?.to_string()),
-                other => return Err(format!("corrupt: lesson scope {other}")),
-            };
+            let brand = d.opt_str("lesson scope", "brand name")?.map(str::to_string);
             let m = d.len("weight changes", 20)?;
             let mut changes = Vec::with_capacity(m);
             for _ in 0..m {

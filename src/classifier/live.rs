@@ -110,6 +110,13 @@ impl Classifier {
     /// A copy of the current weights.
     pub fn snapshot(&self) -> Fitted {
         let learning = self.learning.lock().unwrap_or_else(|e| e.into_inner());
+        self.fitted(&learning)
+    }
+
+    /// The shared weights as they are, with the AdaGrad sums of
+    /// `learning`, whose lock the caller holds so that no lesson lands
+    /// half-way through the copy.
+    fn fitted(&self, learning: &Learning) -> Fitted {
         Fitted {
             bias: f32::from_bits(self.bias.load(Relaxed)),
             weights: self
@@ -158,12 +165,14 @@ impl Classifier {
         {
             let table = self.overlays.read();
             if let Some(o) = table.brands.get(brand) {
+                // The kept word sums are of the shared weights alone.
                 return score_tokens(
                     text,
                     words.tokens(text),
                     self.bits,
                     bias,
                     |j| shared(j) + o.delta(j as u32),
+                    &mut cache.seen,
                     None,
                 );
             }
@@ -174,7 +183,8 @@ impl Classifier {
             self.bits,
             bias,
             shared,
-            Some((cache, generation)),
+            &mut cache.seen,
+            Some((&mut cache.sums, generation)),
         )
     }
 
@@ -355,15 +365,7 @@ impl Classifier {
     /// weights of the same moment (saved as a [`Model`](super::Model)).
     pub fn encode_learned(&self, e: &mut Enc) -> Fitted {
         let guard = self.learning.lock().unwrap_or_else(|e| e.into_inner());
-        let fitted = Fitted {
-            bias: f32::from_bits(self.bias.load(Relaxed)),
-            weights: self
-                .weights
-                .iter()
-                .map(|w| f32::from_bits(w.load(Relaxed)))
-                .collect(),
-            sq_grad: guard.sq_grad.clone(),
-        };
+        let fitted = self.fitted(&guard);
         self.overlays.encode(e);
         lessons::encode(&guard.journal, e);
         fitted

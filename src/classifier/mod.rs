@@ -144,26 +144,26 @@ pub(crate) fn score_with<'a>(
     bias: f32,
     weight: impl Fn(usize) -> f32,
 ) -> Score<'a> {
-    score_tokens(text, features::tokens(text), bits, bias, weight, None)
+    features::with_seen(|seen| {
+        score_tokens(text, features::tokens(text), bits, bias, weight, seen, None)
+    })
 }
 
-/// [`score_with`] over words already found in `text`, with a word cache
-/// and the generation of the weights when there is one. The score is the
-/// same to the bit with and without the cache: a word's n-grams are summed
-/// on their own and then added, whether the sum is kept or not.
+/// [`score_with`] over words already found in `text`, with the set of
+/// words met in it (`seen`, reused between texts) and, when the weights
+/// allow one, a cache of word sums with the generation of the weights. The
+/// score is the same to the bit with and without the sums: a word's
+/// n-grams are summed on their own and then added, whether the sum is kept
+/// or not.
 pub(crate) fn score_tokens<'a>(
     text: &'a str,
     tokens: impl Iterator<Item = features::Token<'a>>,
     bits: u32,
     bias: f32,
     weight: impl Fn(usize) -> f32,
-    cache: Option<(&mut WordCache, u64)>,
+    seen: &mut features::Seen,
+    sums: Option<(&mut WordSums, u64)>,
 ) -> Score<'a> {
-    let mut own = None;
-    let (seen, sums) = match cache {
-        Some((cache, generation)) => (&mut cache.seen, Some((&mut cache.sums, generation))),
-        None => (own.get_or_insert_with(features::Seen::default), None),
-    };
     let mut scorer = Scorer {
         text,
         mask: (1u32 << bits) - 1,

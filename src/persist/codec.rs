@@ -34,6 +34,18 @@ impl Enc {
         self.len(s.len());
         self.bytes.extend_from_slice(s.as_bytes());
     }
+
+    /// A string that may be absent (a lesson's brand): a flag byte, 0 or
+    /// 1, then the string when there is one.
+    pub fn opt_str(&mut self, s: Option<&str>) {
+        match s {
+            None => self.u8(0),
+            Some(s) => {
+                self.u8(1);
+                self.str(s);
+            }
+        }
+    }
 }
 
 /// Bytes being read; errors say what was being read.
@@ -99,6 +111,16 @@ impl<'a> Dec<'a> {
         let n = self.len(what, 1)?;
         std::str::from_utf8(self.take(n, what)?)
             .map_err(|_| format!("corrupt: a {what} is not UTF-8"))
+    }
+
+    /// A string written by [`Enc::opt_str`]; `flag` names its flag byte
+    /// and `what` the string, for errors.
+    pub fn opt_str(&mut self, flag: &str, what: &str) -> Result<Option<&'a str>, String> {
+        match self.u8(flag)? {
+            0 => Ok(None),
+            1 => self.str(what).map(Some),
+            other => Err(format!("corrupt: {flag} {other}")),
+        }
     }
 
     /// Fails unless every byte was read.

@@ -393,28 +393,18 @@ impl Stream {
             late: self.late.load(Ordering::Relaxed),
             ..Stats::default()
         };
-        for shard in self.senders.iter() {
-            let t = shard.lock();
-            stats.senders += t.len();
-            stats.messages += t.messages;
-            stats.senders_evicted += t.evicted;
-            stats.expired += t.expired;
-            stats.bytes += t.bytes();
-        }
-        for shard in self.campaigns.iter() {
-            let t = shard.lock();
-            stats.fingerprints += t.len();
-            stats.fingerprints_evicted += t.evicted;
-            stats.expired += t.expired;
-            stats.bytes += t.bytes();
-        }
-        for shard in self.conversations.iter() {
-            let t = shard.lock();
-            stats.conversations += t.len();
-            stats.conversations_evicted += t.evicted;
-            stats.expired += t.expired;
-            stats.bytes += t.bytes();
-        }
+        let senders = shard::tally(&self.senders);
+        let campaigns = shard::tally(&self.campaigns);
+        let conversations = shard::tally(&self.conversations);
+        stats.senders = senders.len;
+        stats.messages += senders.messages;
+        stats.senders_evicted = senders.evicted;
+        stats.fingerprints = campaigns.len;
+        stats.fingerprints_evicted = campaigns.evicted;
+        stats.conversations = conversations.len;
+        stats.conversations_evicted = conversations.evicted;
+        stats.expired = senders.expired + campaigns.expired + conversations.expired;
+        stats.bytes = senders.bytes + campaigns.bytes + conversations.bytes;
         stats
     }
 

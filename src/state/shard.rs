@@ -219,6 +219,30 @@ impl<V: Slot> Shard<V> {
     }
 }
 
+/// What the tables of a set of shards hold and have dropped, summed.
+#[derive(Debug, Default)]
+pub(crate) struct Tally {
+    pub len: usize,
+    pub evicted: u64,
+    pub expired: u64,
+    pub bytes: usize,
+    pub messages: u64,
+}
+
+/// Sums the counters of every shard's table, one lock at a time.
+pub(crate) fn tally<V: Slot>(shards: &[Shard<V>]) -> Tally {
+    let mut sum = Tally::default();
+    for shard in shards {
+        let t = shard.lock();
+        sum.len += t.len();
+        sum.evicted += t.evicted;
+        sum.expired += t.expired;
+        sum.bytes += t.bytes();
+        sum.messages += t.messages;
+    }
+    sum
+}
+
 /// A locked table; when it is released after growing, the hint learns where
 /// the keys went.
 pub(crate) struct Locked<'a, V> {

@@ -292,13 +292,7 @@ impl Reputation {
             e.str(id);
             e.len(changes.len());
             for c in changes {
-                match &c.brand {
-                    None => e.u8(0),
-                    Some(b) => {
-                        e.u8(1);
-                        e.str(b);
-                    }
-                }
+                e.opt_str(c.brand.as_deref());
                 e.str(&c.domain);
                 e.u8(u8::from(c.label == Label::Spam));
                 match c.before {
@@ -341,11 +335,7 @@ impl Reputation {
             let m = d.len("domain changes", 7)?;
             let mut changes = Vec::with_capacity(m);
             for _ in 0..m {
-                let brand = match d.u8("change scope")? {
-                    0 => None,
-                    1 => Some(d.str("brand name")?.to_string()),
-                    other => return Err(format!("corrupt: change scope {other}")),
-                };
+                let brand = d.opt_str("change scope", "brand name")?.map(str::to_string);
                 let domain = d.str("domain")?.to_string();
                 let label = match d.u8("label")? {
                     0 => Label::Ham,
