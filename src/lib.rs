@@ -99,6 +99,7 @@ mod persist;
 mod policy;
 mod state;
 mod verdict;
+pub mod wire;
 
 /// The README's examples, compiled and run as doctests.
 #[cfg(doctest)]
