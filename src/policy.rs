@@ -6,6 +6,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
+use crate::codes::Code;
 use crate::features::link::LinkPolicy;
 use crate::state::StreamPolicy;
 
@@ -149,6 +150,12 @@ impl Policy {
 
     /// Checks the values that serde cannot: ranges, order, codes, patterns.
     pub fn validate(&self) -> Result<(), Error> {
+        self.checked_weights().map(drop)
+    }
+
+    /// Checks the policy as [`Policy::validate`] does, and returns its
+    /// `[weights]` resolved to codes: what a filter's build needs.
+    pub(crate) fn checked_weights(&self) -> Result<Vec<(Code, f64)>, Error> {
         self.check_values("")
     }
 
@@ -157,7 +164,9 @@ impl Policy {
         Ok(self)
     }
 
-    fn check_values(&self, source: &str) -> Result<(), Error> {
+    /// Every check; errors name the key, and its line when `source` (the
+    /// policy's text) shows it.
+    fn check_values(&self, source: &str) -> Result<Vec<(Code, f64)>, Error> {
         let at = |key: &str| Some(locate(source, key));
         for (key, value) in [
             ("review_threshold", self.review_threshold),
@@ -185,14 +194,16 @@ impl Policy {
                 "block_min_families must be at least 1",
             ));
         }
-        for (code, weight) in &self.weights {
-            if !crate::features::all_codes().any(|info| info.code == code) {
+        let mut weights = Vec::with_capacity(self.weights.len());
+        for (key, &weight) in &self.weights {
+            let code = key.as_str();
+            let Some(resolved) = Code::parse(code) else {
                 return Err(Error::policy(
                     at(code),
                     format!("weights.{code}: no reason has this code"),
                 ));
-            }
-            if code == crate::combine::SINGLE_FAMILY {
+            };
+            if resolved == crate::combine::SINGLE_FAMILY {
                 return Err(Error::policy(
                     at(code),
                     format!("weights.{code}: a note of the verdict, not evidence, has no weight"),
@@ -207,6 +218,7 @@ impl Policy {
                     format!("weights.{code} is {weight}, outside -{max} to {max}"),
                 ));
             }
+            weights.push((resolved, weight));
         }
         for (list, name) in [(&self.allow, "allow"), (&self.deny, "deny")] {
             for pattern in &list.patterns {
@@ -232,7 +244,8 @@ impl Policy {
         }
         self.stream
             .validate()
-            .map_err(|e| Error::policy(at("[stream]"), e.to_string()))
+            .map_err(|e| Error::policy(at("[stream]"), e.to_string()))?;
+        Ok(weights)
     }
 }
 
