@@ -148,7 +148,10 @@ impl Policy {
         parsed.map_err(|e| Error::policy(Some(path.display().to_string()), e.to_string()))
     }
 
-    /// Checks the values that serde cannot: ranges, order, codes, patterns.
+    /// Checks the values that serde cannot: ranges, order, codes, patterns,
+    /// link domains, the `[stream]` table. The one check of a whole
+    /// policy: the parts do not check themselves again when a filter is
+    /// built.
     pub fn validate(&self) -> Result<(), Error> {
         self.checked_weights().map(drop)
     }
@@ -300,6 +303,49 @@ mod tests {
     fn unknown_weight_code_is_an_error() {
         let e = error("[weights]\nTEXT_NOT_A_CODE = 1.0\n");
         assert!(e.contains("TEXT_NOT_A_CODE") && e.contains("line 2"), "{e}");
+    }
+
+    #[test]
+    fn unknown_weight_code_in_json_names_the_line() {
+        let e = Policy::from_json_str("{\n\"weights\": {\n\"LINK_DENIED\": 2.0\n}\n}")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("LINK_DENIED") && e.contains("line 3"), "{e}");
+    }
+
+    #[test]
+    fn weights_resolve_to_their_codes() {
+        let p = Policy::from_toml_str("[weights]\nLINK_DENY = 2.0\nTEXT_PHONE = 0.0\n").unwrap();
+        assert_eq!(
+            p.checked_weights().unwrap(),
+            [(Code::LINK_DENY, 2.0), (Code::TEXT_PHONE, 0.0)]
+        );
+        let e = error("[weights]\nVERDICT_SINGLE_FAMILY = 1.0\n");
+        assert!(
+            e.contains("VERDICT_SINGLE_FAMILY") && e.contains("line 2"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_policy_built_in_code_is_checked_once_whole_when_a_filter_is_built() {
+        // Neither part was parsed, so nothing checked them before the
+        // build: the build's one check names the key.
+        let mut policy = Policy::default();
+        policy.weights.insert("TEXT_ZERO_WIDHT".into(), 1.0);
+        let e = crate::Filter::new(policy).unwrap_err().to_string();
+        assert!(e.contains("weights.TEXT_ZERO_WIDHT"), "{e}");
+        let mut policy = Policy::default();
+        policy
+            .links
+            .deny_domains
+            .push("https://evil.example/".into());
+        let e = crate::Filter::new(policy).unwrap_err().to_string();
+        assert!(e.contains("links.deny_domains"), "{e}");
+        let mut policy = Policy::default();
+        policy.links.max_links = 0;
+        let e = crate::Filter::new(policy).unwrap_err().to_string();
+        assert!(e.contains("links.max_links"), "{e}");
     }
 
     #[test]

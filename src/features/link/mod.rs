@@ -82,9 +82,10 @@ fn strs(list: &[String]) -> impl Iterator<Item = &str> {
 
 impl LinkRules {
     /// `new_account_days` is the stream policy's, used when the link
-    /// policy does not set its own.
+    /// policy does not set its own. The link policy is not checked again
+    /// here: the build checked it once, with the whole policy
+    /// ([`Policy::validate`](crate::Policy::validate)).
     pub fn build(policy: &LinkPolicy, new_account_days: u32) -> Result<LinkRules, Error> {
-        policy.validate()?;
         let builtin = domains::PROTECTED.iter().copied();
         Ok(LinkRules {
             own: DomainSet::new(strs(&policy.own_domains)),
