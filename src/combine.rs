@@ -2,56 +2,15 @@
 //! the score; the policy's thresholds turn the score into an action.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::fmt::Write;
-use std::hash::{BuildHasherDefault, Hasher};
 
-use crate::features::{CodeInfo, Evidence};
+use crate::codes::{COUNT, Code};
+use crate::features::Evidence;
 use crate::policy::Policy;
 use crate::verdict::{Action, Family, Reason, Verdict};
 
-/// Codes that come from the pipeline itself: padding a text past the limit
-/// is a trick of the text.
-pub(crate) const PIPELINE_CODES: &[CodeInfo] = &[CodeInfo {
-    code: "TEXT_TRUNCATED",
-    default_weight: 0.25,
-    summary: "the text is longer than the policy's max_text_bytes; only its start was examined",
-}];
-
-/// Codes of the policy's own allow and deny lists, and the combination's
-/// note that it did not block on one family of evidence.
-pub(crate) const CODES: &[CodeInfo] = &[
-    CodeInfo {
-        code: "POLICY_ALLOW_SENDER",
-        default_weight: -12.0,
-        summary: "the sender is on the policy's allow list",
-    },
-    CodeInfo {
-        code: "POLICY_ALLOW_PHRASE",
-        default_weight: -4.0,
-        summary: "the text contains a phrase from the policy's allow list",
-    },
-    CodeInfo {
-        code: "POLICY_DENY_SENDER",
-        default_weight: 12.0,
-        summary: "the sender is on the policy's deny list",
-    },
-    CodeInfo {
-        code: "POLICY_DENY_PHRASE",
-        default_weight: 6.0,
-        summary: "the text contains a phrase or pattern from the policy's deny list",
-    },
-    CodeInfo {
-        code: SINGLE_FAMILY,
-        // A note, not evidence: it never changes the score.
-        default_weight: 0.0,
-        summary: "the score reached block, but fewer families of evidence than the policy's \
-                  block_min_families agree, so the message is held for review instead",
-    },
-];
-
 /// The code of the note that a block was lowered to review.
-pub(crate) const SINGLE_FAMILY: &str = "VERDICT_SINGLE_FAMILY";
+pub(crate) const SINGLE_FAMILY: Code = Code::VERDICT_SINGLE_FAMILY;
 
 /// Codes that all say one thing, that the sender is unknown here: a new
 /// account, a lopsided following, a first message to this inbox, a link in
@@ -62,11 +21,11 @@ pub(crate) const SINGLE_FAMILY: &str = "VERDICT_SINGLE_FAMILY";
 /// evidence against the text. The first hits keep their weight; the rest
 /// show what is left of the cap, down to 0, so every one stays in the
 /// reasons.
-const UNKNOWN_SENDER: [&str; 4] = [
-    "SENDER_NEW_ACCOUNT",
-    "SENDER_FOLLOW_RATIO",
-    "SENDER_FIRST_CONTACT",
-    "LINK_FIRST_CONTACT",
+const UNKNOWN_SENDER: [Code; 4] = [
+    Code::SENDER_NEW_ACCOUNT,
+    Code::SENDER_FOLLOW_RATIO,
+    Code::SENDER_FIRST_CONTACT,
+    Code::LINK_FIRST_CONTACT,
 ];
 const UNKNOWN_SENDER_CAP: f64 = 1.5;
 
@@ -82,10 +41,10 @@ pub(crate) const DEFAULT_BIAS: f64 = -3.0;
 /// brand inbox (its weight on them stays under 5) below review, not enough
 /// to hide a link, a campaign or a scam the classifier is sure of (its
 /// weight on SMS spam has a median of 23).
-const TRUSTED_SENDER: [&str; 3] = [
-    "SENDER_ESTABLISHED",
-    "SENDER_VERIFIED",
-    "SENDER_FOLLOWED_BY_RECIPIENT",
+const TRUSTED_SENDER: [Code; 3] = [
+    Code::SENDER_ESTABLISHED,
+    Code::SENDER_VERIFIED,
+    Code::SENDER_FOLLOWED_BY_RECIPIENT,
 ];
 const TRUSTED_SENDER_CAP: f64 = 2.5;
 
@@ -93,7 +52,7 @@ const TRUSTED_SENDER_CAP: f64 = 2.5;
 /// side they speak for (the sign of `cap`); weights on the other side are
 /// not capped.
 struct CappedGroup {
-    codes: &'static [&'static str],
+    codes: &'static [Code],
     cap: f64,
     /// What the group says the sender is, for the note on a capped reason.
     sender_is: &'static str,
@@ -130,16 +89,16 @@ fn corroborates(family: Family) -> bool {
     family != Family::Sender
 }
 
-/// The weight of every code, resolved once when the filter is built.
+/// The weight of every code, resolved once when the filter is built and
+/// indexed by the code.
 #[derive(Debug, Clone)]
 pub(crate) struct Weights {
     pub bias: f64,
-    by_code: HashMap<&'static str, Resolved, BuildHasherDefault<CodeHasher>>,
+    by_code: [Resolved; COUNT],
 }
 
 /// A code's weight and what the combination needs to know about it,
-/// resolved when the filter is built so that a hit needs no string
-/// comparisons.
+/// resolved when the filter is built so that a hit costs one indexed load.
 #[derive(Debug, Clone, Copy)]
 struct Resolved {
     weight: f64,
@@ -162,11 +121,11 @@ enum Role {
 }
 
 impl Role {
-    fn of(code: &str) -> Role {
+    fn of(code: Code) -> Role {
         match code {
-            "POLICY_ALLOW_SENDER" => Role::ForceAllow,
-            "POLICY_DENY_SENDER" => Role::ForceBlock,
-            "POLICY_DENY_PHRASE" | "LINK_DENY" => Role::Deny,
+            Code::POLICY_ALLOW_SENDER => Role::ForceAllow,
+            Code::POLICY_DENY_SENDER => Role::ForceBlock,
+            Code::POLICY_DENY_PHRASE | Code::LINK_DENY => Role::Deny,
             _ => CAPPED
                 .iter()
                 .position(|group| group.codes.contains(&code))
@@ -175,56 +134,29 @@ impl Role {
     }
 }
 
-/// FNV-1a for the weight table, looked up once per hit: its keys are the
-/// crate's own few dozen codes, so the flooding resistance of the default
-/// keyed hash buys nothing, and that hash cost more than the rest of the
-/// lookup.
-#[derive(Debug, Clone, Copy)]
-struct CodeHasher(u64);
-
-impl Default for CodeHasher {
-    fn default() -> Self {
-        CodeHasher(crate::hash::FNV_OFFSET)
-    }
-}
-
-impl Hasher for CodeHasher {
-    fn write(&mut self, bytes: &[u8]) {
-        self.0 = crate::hash::fnv_extend(self.0, bytes);
-    }
-
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
 impl Weights {
     /// Defaults of every code, then the fitted weights (from a model), then
-    /// the policy's overrides, each replacing the one before.
+    /// the policy's overrides (its `[weights]`, resolved to codes when it
+    /// was checked), each replacing the one before.
     pub fn resolve(
-        fitted: &[(&'static str, f64)],
+        fitted: &[(Code, f64)],
         fitted_bias: Option<f64>,
-        policy: &Policy,
+        overrides: &[(Code, f64)],
     ) -> Weights {
-        let mut by_code: HashMap<&'static str, Resolved, _> = crate::features::all_codes()
-            .map(|info| {
-                let resolved = Resolved {
-                    weight: info.default_weight,
-                    role: Role::of(info.code),
-                    family: info.family(),
-                };
-                (info.code, resolved)
-            })
-            .collect();
-        for &(code, w) in fitted {
-            if let Some(slot) = by_code.get_mut(code) {
-                slot.weight = w;
-            }
+        let mut by_code = [Resolved {
+            weight: 0.0,
+            role: Role::Plain,
+            family: Family::Text,
+        }; COUNT];
+        for code in Code::all() {
+            by_code[code.index()] = Resolved {
+                weight: code.info().default_weight,
+                role: Role::of(code),
+                family: code.family(),
+            };
         }
-        for (code, &w) in &policy.weights {
-            if let Some(slot) = by_code.get_mut(code.as_str()) {
-                slot.weight = w;
-            }
+        for &(code, w) in fitted.iter().chain(overrides) {
+            by_code[code.index()].weight = w;
         }
         Weights {
             bias: fitted_bias.unwrap_or(DEFAULT_BIAS),
@@ -232,16 +164,12 @@ impl Weights {
         }
     }
 
-    pub fn get(&self, code: &str) -> f64 {
+    pub fn get(&self, code: Code) -> f64 {
         self.entry(code).weight
     }
 
-    fn entry(&self, code: &str) -> Resolved {
-        self.by_code.get(code).copied().unwrap_or(Resolved {
-            weight: 0.0,
-            role: Role::Plain,
-            family: Family::Text,
-        })
+    fn entry(&self, code: Code) -> Resolved {
+        self.by_code[code.index()]
     }
 }
 
@@ -299,7 +227,7 @@ pub(crate) fn verdict(evidence: &mut Evidence, weights: &Weights, policy: &Polic
         by_family[family as usize] += weight;
         logit += weight;
         reasons.push(Reason {
-            code: hit.code,
+            code: hit.code.as_str(),
             weight: round3(weight),
             detail: hit.detail,
         });
@@ -328,7 +256,7 @@ pub(crate) fn verdict(evidence: &mut Evidence, weights: &Weights, policy: &Polic
     {
         action = Action::Review;
         reasons.push(Reason {
-            code: SINGLE_FAMILY,
+            code: SINGLE_FAMILY.as_str(),
             weight: 0.0,
             detail: single_family_detail(&families, policy.block_min_families),
         });
@@ -401,10 +329,10 @@ mod tests {
     #[test]
     fn reasons_come_strongest_first_and_thresholds_pick_the_action() {
         let policy = Policy::default();
-        let weights = Weights::resolve(&[], None, &policy);
+        let weights = Weights::resolve(&[], None, &[]);
         let mut ev = Evidence::default();
-        ev.push("POLICY_DENY_PHRASE", 1.0, "deny phrase");
-        ev.push("POLICY_ALLOW_PHRASE", 0.5, "allow phrase");
+        ev.push(Code::POLICY_DENY_PHRASE, 1.0, "deny phrase");
+        ev.push(Code::POLICY_ALLOW_PHRASE, 0.5, "allow phrase");
         let v = verdict(&mut ev, &weights, &policy);
         assert_eq!(v.reasons[0].code, "POLICY_DENY_PHRASE");
         assert_eq!(v.reasons.len(), 2);
@@ -415,18 +343,18 @@ mod tests {
     #[test]
     fn unknown_sender_evidence_is_capped_together_and_stays_explained() {
         let policy = Policy::default();
-        let weights = Weights::resolve(&[], None, &policy);
+        let weights = Weights::resolve(&[], None, &[]);
         let mut ev = Evidence::default();
-        ev.push("LINK_FIRST_CONTACT", 1.0, "link");
-        ev.push("SENDER_NEW_ACCOUNT", 1.0, "new");
-        ev.push("SENDER_FOLLOW_RATIO", 1.0, "ratio");
-        ev.push("SENDER_FIRST_CONTACT", 1.0, "first");
-        ev.push("TEXT_TRUNCATED", 1.0, "long");
+        ev.push(Code::LINK_FIRST_CONTACT, 1.0, "link");
+        ev.push(Code::SENDER_NEW_ACCOUNT, 1.0, "new");
+        ev.push(Code::SENDER_FOLLOW_RATIO, 1.0, "ratio");
+        ev.push(Code::SENDER_FIRST_CONTACT, 1.0, "first");
+        ev.push(Code::TEXT_TRUNCATED, 1.0, "long");
         let v = verdict(&mut ev, &weights, &policy);
         let capped: f64 = v
             .reasons
             .iter()
-            .filter(|r| UNKNOWN_SENDER.contains(&r.code))
+            .filter(|r| UNKNOWN_SENDER.iter().any(|c| c.as_str() == r.code))
             .map(|r| r.weight)
             .sum();
         assert!(
@@ -443,39 +371,41 @@ mod tests {
     #[test]
     fn one_family_alone_is_held_for_review_and_says_so() {
         let policy = Policy::default();
-        let weights = Weights::resolve(&[], None, &policy);
+        let weights = Weights::resolve(&[], None, &[]);
         // The text alone: far above block, held for review.
         let mut ev = Evidence::default();
-        ev.push("CLASSIFIER_TEXT", 9.0, "classifier");
-        ev.push("SENDER_FIRST_CONTACT", 1.0, "first");
+        ev.push(Code::CLASSIFIER_TEXT, 9.0, "classifier");
+        ev.push(Code::SENDER_FIRST_CONTACT, 1.0, "first");
         let v = verdict(&mut ev, &weights, &policy);
         assert!(v.score > 0.99);
         assert_eq!(v.action, Action::Review);
         assert_eq!(v.families, [Family::Text], "a first contact alone is weak");
-        let note = v.reason(SINGLE_FAMILY).expect("the verdict says why");
+        let note = v
+            .reason(SINGLE_FAMILY.as_str())
+            .expect("the verdict says why");
         assert_eq!(note.weight, 0.0);
         assert!(note.detail.contains("only text"), "{}", note.detail);
-        assert_eq!(v.reasons.last().unwrap().code, SINGLE_FAMILY);
+        assert_eq!(v.reasons.last().unwrap().code, SINGLE_FAMILY.as_str());
 
         // A fresh account adds to the score but does not corroborate.
         let mut ev = Evidence::default();
-        ev.push("CLASSIFIER_TEXT", 9.0, "classifier");
-        ev.push("SENDER_NEW_ACCOUNT", 1.0, "new");
-        ev.push("SENDER_FOLLOW_RATIO", 1.0, "ratio");
+        ev.push(Code::CLASSIFIER_TEXT, 9.0, "classifier");
+        ev.push(Code::SENDER_NEW_ACCOUNT, 1.0, "new");
+        ev.push(Code::SENDER_FOLLOW_RATIO, 1.0, "ratio");
         let v = verdict(&mut ev, &weights, &policy);
         assert_eq!(v.action, Action::Review);
         assert_eq!(v.families, [Family::Text, Family::Sender]);
-        let note = &v.reason(SINGLE_FAMILY).unwrap().detail;
+        let note = &v.reason(SINGLE_FAMILY.as_str()).unwrap().detail;
         assert!(note.contains("unknown sender does not count"), "{note}");
 
         // Text and a link: blocked, both named.
         let mut ev = Evidence::default();
-        ev.push("CLASSIFIER_TEXT", 9.0, "classifier");
-        ev.push("LINK_SHORTENER", 1.0, "bit.ly");
+        ev.push(Code::CLASSIFIER_TEXT, 9.0, "classifier");
+        ev.push(Code::LINK_SHORTENER, 1.0, "bit.ly");
         let v = verdict(&mut ev, &weights, &policy);
         assert_eq!(v.action, Action::Block);
         assert_eq!(v.families, [Family::Text, Family::Link]);
-        assert!(v.reason(SINGLE_FAMILY).is_none());
+        assert!(v.reason(SINGLE_FAMILY.as_str()).is_none());
 
         // One family may block when the policy says so.
         let one = Policy {
@@ -483,39 +413,39 @@ mod tests {
             ..Policy::default()
         };
         let mut ev = Evidence::default();
-        ev.push("CLASSIFIER_TEXT", 9.0, "classifier");
+        ev.push(Code::CLASSIFIER_TEXT, 9.0, "classifier");
         assert_eq!(verdict(&mut ev, &weights, &one).action, Action::Block);
     }
 
     #[test]
     fn a_deny_list_blocks_on_its_own() {
         let policy = Policy::default();
-        let weights = Weights::resolve(&[], None, &policy);
+        let weights = Weights::resolve(&[], None, &[]);
         let mut ev = Evidence::default();
-        ev.push("POLICY_DENY_PHRASE", 1.0, "deny phrase");
-        ev.push("CLASSIFIER_TEXT", 2.0, "classifier");
+        ev.push(Code::POLICY_DENY_PHRASE, 1.0, "deny phrase");
+        ev.push(Code::CLASSIFIER_TEXT, 2.0, "classifier");
         let v = verdict(&mut ev, &weights, &policy);
         assert_eq!(v.action, Action::Block);
         assert_eq!(v.families, [Family::Text, Family::Policy]);
         let mut ev = Evidence::default();
-        ev.push("LINK_DENY", 1.0, "denied domain");
+        ev.push(Code::LINK_DENY, 1.0, "denied domain");
         assert_eq!(verdict(&mut ev, &weights, &policy).action, Action::Block);
     }
 
     #[test]
     fn trust_evidence_is_capped_together_and_stays_explained() {
         let policy = Policy::default();
-        let weights = Weights::resolve(&[], None, &policy);
+        let weights = Weights::resolve(&[], None, &[]);
         let mut ev = Evidence::default();
-        ev.push("SENDER_VERIFIED", 1.0, "verified");
-        ev.push("SENDER_FOLLOWED_BY_RECIPIENT", 1.0, "followed");
-        ev.push("SENDER_ESTABLISHED", 1.0, "aged");
-        ev.push("SENDER_IN_CONVERSATION", 1.0, "replied");
+        ev.push(Code::SENDER_VERIFIED, 1.0, "verified");
+        ev.push(Code::SENDER_FOLLOWED_BY_RECIPIENT, 1.0, "followed");
+        ev.push(Code::SENDER_ESTABLISHED, 1.0, "aged");
+        ev.push(Code::SENDER_IN_CONVERSATION, 1.0, "replied");
         let v = verdict(&mut ev, &weights, &policy);
         let capped: f64 = v
             .reasons
             .iter()
-            .filter(|r| TRUSTED_SENDER.contains(&r.code))
+            .filter(|r| TRUSTED_SENDER.iter().any(|c| c.as_str() == r.code))
             .map(|r| r.weight)
             .sum();
         assert!(
@@ -525,7 +455,7 @@ mod tests {
         );
         assert!(v.reasons.iter().any(|r| r.detail.contains("capped")));
         // The conversation is not part of the cap.
-        let talk = weights.get("SENDER_IN_CONVERSATION");
+        let talk = weights.get(Code::SENDER_IN_CONVERSATION);
         let expected = sigmoid(DEFAULT_BIAS - TRUSTED_SENDER_CAP + talk);
         assert!((v.score - expected).abs() < 1e-9);
         assert!(v.families.is_empty());
@@ -533,7 +463,7 @@ mod tests {
 
     #[test]
     fn every_code_has_the_family_of_its_kind() {
-        for info in crate::features::all_codes() {
+        for info in crate::codes::all_codes() {
             let family = info.family();
             let expected = match info.code.split('_').next().unwrap() {
                 "TEXT" | "CLASSIFIER" => Family::Text,
@@ -552,10 +482,10 @@ mod tests {
     #[test]
     fn an_allowed_sender_is_allowed_whatever_else_fired() {
         let policy = Policy::default();
-        let weights = Weights::resolve(&[], None, &policy);
+        let weights = Weights::resolve(&[], None, &[]);
         let mut ev = Evidence::default();
-        ev.push("POLICY_DENY_PHRASE", 1.0, "deny phrase");
-        ev.push("POLICY_ALLOW_SENDER", 1.0, "allowed sender");
+        ev.push(Code::POLICY_DENY_PHRASE, 1.0, "deny phrase");
+        ev.push(Code::POLICY_ALLOW_SENDER, 1.0, "allowed sender");
         assert_eq!(verdict(&mut ev, &weights, &policy).action, Action::Allow);
     }
 }

@@ -11,6 +11,7 @@ use std::fmt;
 
 use serde::Serialize;
 
+use crate::codes::Code;
 use crate::{Action, Label, Verdict};
 
 /// Ceilings of ham flagged at which [`Report::caught_at`] reports spam
@@ -129,7 +130,7 @@ impl Evaluation {
         };
         self.actions[row][col] += 1;
         for reason in &verdict.reasons {
-            let fired = if reason.code == crate::classifier::CODE {
+            let fired = if reason.code == Code::CLASSIFIER_TEXT.as_str() {
                 reason.weight > 0.0
             } else {
                 reason.weight != 0.0

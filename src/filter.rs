@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::Error;
 use crate::classifier::{self, Classifier, Model, OverlayStats, WordCache, Words};
+use crate::codes::Code;
 use crate::combine::{self, Weights};
 use crate::features::Evidence;
 use crate::features::link::{Link, LinkExpander, LinkRules, LinkScratch};
@@ -235,7 +236,7 @@ impl Filter {
     /// The rule evidence of a message (every family except the
     /// classifier), as (code, strength) pairs: the inputs of the
     /// combination fit.
-    pub(crate) fn rule_evidence(&self, msg: &Message<'_>, out: &mut Vec<(&'static str, f64)>) {
+    pub(crate) fn rule_evidence(&self, msg: &Message<'_>, out: &mut Vec<(Code, f64)>) {
         with_scratch(|scratch| {
             self.scan_rules(msg, scratch, None);
             out.clear();
@@ -263,7 +264,7 @@ impl Filter {
         let text = truncate(msg.text, inner.policy.limits.max_text_bytes);
         if text.len() < msg.text.len() {
             evidence.push(
-                "TEXT_TRUNCATED",
+                Code::TEXT_TRUNCATED,
                 1.0,
                 format!(
                     "only the first {} of {} bytes were examined",
@@ -467,7 +468,7 @@ impl Filter {
             // judged by the other families. A zero strength adds no reason.
             if score.features > 0 {
                 scratch.evidence.push(
-                    classifier::CODE,
+                    Code::CLASSIFIER_TEXT,
                     clf.strength(score.evidence),
                     classifier::detail(&score),
                 );
@@ -574,7 +575,7 @@ impl FilterBuilder {
     }
 
     fn build_fresh(self) -> Result<Filter, Error> {
-        self.policy.validate()?;
+        let overrides = self.policy.checked_weights()?;
         let policy = self.policy;
         let model = match self.model {
             ModelChoice::Builtin => Some(Model::builtin()),
@@ -585,19 +586,19 @@ impl FilterBuilder {
             Some(m) => {
                 // Fitted weights of codes this build knows; a model from an
                 // older build may name codes that no longer exist.
-                let fitted: Vec<(&'static str, f64)> = crate::features::all_codes()
-                    .filter_map(|info| m.fitted_weight(info.code).map(|w| (info.code, w)))
+                let fitted: Vec<(Code, f64)> = Code::all()
+                    .filter_map(|code| m.fitted_weight(code.as_str()).map(|w| (code, w)))
                     .collect();
-                Weights::resolve(&fitted, m.fitted_bias(), &policy)
+                Weights::resolve(&fitted, m.fitted_bias(), &overrides)
             }
-            None => Weights::resolve(&[], None, &policy),
+            None => Weights::resolve(&[], None, &overrides),
         };
         let model = model.map(|mut m| {
             // The live weights sit in the classifier; the kept model holds
             // only the settings and the combination.
             let fitted = std::mem::take(&mut m.fitted);
             let combination = (
-                weights.get(classifier::CODE),
+                weights.get(Code::CLASSIFIER_TEXT),
                 weights.bias,
                 m.classifier_offset,
             );

@@ -86,6 +86,7 @@
 #[macro_use]
 mod byte_table;
 mod classifier;
+mod codes;
 mod combine;
 mod error;
 mod eval;
@@ -107,12 +108,12 @@ pub mod wire;
 pub struct ReadmeDoctests;
 
 pub use classifier::{Learner, Model, OverlayStats, TrainOptions};
+pub use codes::{CodeInfo, all_codes as reason_codes};
 pub use error::Error;
 pub use eval::{CaughtAt, Confusion, Evaluation, HAM_FLAGGED_CEILINGS, ReasonRate, Report};
 pub use features::link::{Link, LinkExpander, LinkKind, LinkPolicy, links};
 #[doc(hidden)]
 pub use features::text::TextBench;
-pub use features::{CodeInfo, all_codes as reason_codes};
 pub use filter::{Filter, FilterBuilder, LearnScope};
 pub use message::{Label, Message, SenderProfile};
 pub use policy::{Limits, Lists, Policy};

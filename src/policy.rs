@@ -6,6 +6,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
+use crate::codes::Code;
 use crate::features::link::LinkPolicy;
 use crate::state::StreamPolicy;
 
@@ -147,8 +148,17 @@ impl Policy {
         parsed.map_err(|e| Error::policy(Some(path.display().to_string()), e.to_string()))
     }
 
-    /// Checks the values that serde cannot: ranges, order, codes, patterns.
+    /// Checks the values that serde cannot: ranges, order, codes, patterns,
+    /// link domains, the `[stream]` table. The one check of a whole
+    /// policy: the parts do not check themselves again when a filter is
+    /// built.
     pub fn validate(&self) -> Result<(), Error> {
+        self.checked_weights().map(drop)
+    }
+
+    /// Checks the policy as [`Policy::validate`] does, and returns its
+    /// `[weights]` resolved to codes: what a filter's build needs.
+    pub(crate) fn checked_weights(&self) -> Result<Vec<(Code, f64)>, Error> {
         self.check_values("")
     }
 
@@ -157,7 +167,9 @@ impl Policy {
         Ok(self)
     }
 
-    fn check_values(&self, source: &str) -> Result<(), Error> {
+    /// Every check; errors name the key, and its line when `source` (the
+    /// policy's text) shows it.
+    fn check_values(&self, source: &str) -> Result<Vec<(Code, f64)>, Error> {
         let at = |key: &str| Some(locate(source, key));
         for (key, value) in [
             ("review_threshold", self.review_threshold),
@@ -185,14 +197,16 @@ impl Policy {
                 "block_min_families must be at least 1",
             ));
         }
-        for (code, weight) in &self.weights {
-            if !crate::features::all_codes().any(|info| info.code == code) {
+        let mut weights = Vec::with_capacity(self.weights.len());
+        for (key, &weight) in &self.weights {
+            let code = key.as_str();
+            let Some(resolved) = Code::parse(code) else {
                 return Err(Error::policy(
                     at(code),
                     format!("weights.{code}: no reason has this code"),
                 ));
-            }
-            if code == crate::combine::SINGLE_FAMILY {
+            };
+            if resolved == crate::combine::SINGLE_FAMILY {
                 return Err(Error::policy(
                     at(code),
                     format!("weights.{code}: a note of the verdict, not evidence, has no weight"),
@@ -207,6 +221,7 @@ impl Policy {
                     format!("weights.{code} is {weight}, outside -{max} to {max}"),
                 ));
             }
+            weights.push((resolved, weight));
         }
         for (list, name) in [(&self.allow, "allow"), (&self.deny, "deny")] {
             for pattern in &list.patterns {
@@ -232,7 +247,8 @@ impl Policy {
         }
         self.stream
             .validate()
-            .map_err(|e| Error::policy(at("[stream]"), e.to_string()))
+            .map_err(|e| Error::policy(at("[stream]"), e.to_string()))?;
+        Ok(weights)
     }
 }
 
@@ -287,6 +303,49 @@ mod tests {
     fn unknown_weight_code_is_an_error() {
         let e = error("[weights]\nTEXT_NOT_A_CODE = 1.0\n");
         assert!(e.contains("TEXT_NOT_A_CODE") && e.contains("line 2"), "{e}");
+    }
+
+    #[test]
+    fn unknown_weight_code_in_json_names_the_line() {
+        let e = Policy::from_json_str("{\n\"weights\": {\n\"LINK_DENIED\": 2.0\n}\n}")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("LINK_DENIED") && e.contains("line 3"), "{e}");
+    }
+
+    #[test]
+    fn weights_resolve_to_their_codes() {
+        let p = Policy::from_toml_str("[weights]\nLINK_DENY = 2.0\nTEXT_PHONE = 0.0\n").unwrap();
+        assert_eq!(
+            p.checked_weights().unwrap(),
+            [(Code::LINK_DENY, 2.0), (Code::TEXT_PHONE, 0.0)]
+        );
+        let e = error("[weights]\nVERDICT_SINGLE_FAMILY = 1.0\n");
+        assert!(
+            e.contains("VERDICT_SINGLE_FAMILY") && e.contains("line 2"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_policy_built_in_code_is_checked_once_whole_when_a_filter_is_built() {
+        // Neither part was parsed, so nothing checked them before the
+        // build: the build's one check names the key.
+        let mut policy = Policy::default();
+        policy.weights.insert("TEXT_ZERO_WIDHT".into(), 1.0);
+        let e = crate::Filter::new(policy).unwrap_err().to_string();
+        assert!(e.contains("weights.TEXT_ZERO_WIDHT"), "{e}");
+        let mut policy = Policy::default();
+        policy
+            .links
+            .deny_domains
+            .push("https://evil.example/".into());
+        let e = crate::Filter::new(policy).unwrap_err().to_string();
+        assert!(e.contains("links.deny_domains"), "{e}");
+        let mut policy = Policy::default();
+        policy.links.max_links = 0;
+        let e = crate::Filter::new(policy).unwrap_err().to_string();
+        assert!(e.contains("links.max_links"), "{e}");
     }
 
     #[test]

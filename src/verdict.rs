@@ -99,7 +99,20 @@ impl Family {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Reason {
     /// A stable code, such as `TEXT_ZERO_WIDTH`; safe to match on and to
-    /// name in a policy's `[weights]`.
+    /// name in a policy's `[weights]`. Always one of
+    /// [`reason_codes`](crate::reason_codes): inside the filter every code
+    /// is a typed handle into that one table, and this is its string.
+    ///
+    /// ```
+    /// use dmguard::{Filter, Message, reason_codes};
+    ///
+    /// let v = Filter::default().check(&Message::new("fr33 g1ft, claim at bit.ly/x"));
+    /// assert!(!v.reasons.is_empty());
+    /// for reason in &v.reasons {
+    ///     assert!(reason_codes().any(|c| c.code == reason.code), "{}", reason.code);
+    /// }
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub code: &'static str,
     /// What this reason added to the score's log-odds (negative: it spoke
     /// for the message).

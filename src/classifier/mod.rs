@@ -62,8 +62,6 @@ pub(crate) mod model;
 mod overlay;
 pub(crate) mod train;
 
-use crate::features::CodeInfo;
-
 pub(crate) use cache::WordCache;
 use cache::WordSums;
 pub(crate) use features::Words;
@@ -74,14 +72,6 @@ pub use overlay::OverlayStats;
 
 /// A message's features: table index and value, sorted by index, merged.
 pub(crate) type Vector = Vec<(u32, f32)>;
-
-pub(crate) const CODE: &str = "CLASSIFIER_TEXT";
-
-pub(crate) const CODES: &[CodeInfo] = &[CodeInfo {
-    code: CODE,
-    default_weight: 1.0,
-    summary: "the trained text classifier's log-odds of spam",
-}];
 
 /// Texts with fewer features are scaled as if they had this many, so that
 /// a three-word message is not judged on a few heavily amplified weights

@@ -13,7 +13,8 @@ use smartcore::linear::logistic_regression::{LogisticRegression, LogisticRegress
 
 use super::learner::{self, Fitted, SplitMix, TrainOptions};
 use super::model::{MAX_BITS, MIN_BITS, Model};
-use super::{CODE, Vector, vectorize};
+use super::{Vector, vectorize};
+use crate::codes::Code;
 use crate::normalize::Canonical;
 use crate::{Error, Filter, Label, Message};
 
@@ -70,7 +71,7 @@ impl Model {
         let fitted = learner::fit(&all, options);
 
         let mut evidence = Vec::new();
-        let mut rows: Vec<Vec<(&'static str, f64)>> = Vec::with_capacity(examples.len());
+        let mut rows: Vec<Vec<(Code, f64)>> = Vec::with_capacity(examples.len());
         for (msg, _) in examples {
             rules.rule_evidence(msg, &mut evidence);
             rows.push(evidence.clone());
@@ -194,21 +195,21 @@ pub(crate) fn dot(model: &Fitted, x: &Vector) -> f32 {
 /// its default and twice it, so its sign keeps the code's meaning and no
 /// rule is weakened by a corpus it was not written for.
 fn fit_combination(
-    rows: &[Vec<(&'static str, f64)>],
+    rows: &[Vec<(Code, f64)>],
     classifier: &[f64],
     labels: &[bool],
 ) -> Result<(Vec<(String, f64)>, f64), Error> {
-    let mut columns: Vec<&'static str> = Vec::new();
-    for info in crate::features::all_codes() {
-        if info.code == CODE {
+    let mut columns: Vec<Code> = Vec::new();
+    for code in Code::all() {
+        if code == Code::CLASSIFIER_TEXT {
             continue;
         }
         let hits = rows
             .iter()
-            .filter(|r| r.iter().any(|(c, s)| *c == info.code && *s != 0.0))
+            .filter(|r| r.iter().any(|&(c, s)| c == code && s != 0.0))
             .count();
         if hits >= MIN_CODE_HITS {
-            columns.push(info.code);
+            columns.push(code);
         }
     }
     let x: Vec<Vec<f64>> = rows
@@ -236,13 +237,11 @@ fn fit_combination(
     let bias = *smartcore::linalg::basic::arrays::Array::get(lr.intercept(), (0, 0));
 
     let mut out = vec![(
-        CODE.to_string(),
+        Code::CLASSIFIER_TEXT.as_str().to_string(),
         coef[0].clamp(CLASSIFIER_WEIGHT.0, CLASSIFIER_WEIGHT.1),
     )];
     for (code, &w) in columns.iter().zip(&coef[1..]) {
-        let default = crate::features::all_codes()
-            .find(|i| i.code == *code)
-            .map_or(0.0, |i| i.default_weight);
+        let default = code.info().default_weight;
         // Between the rule's default and twice it: the corpus may make a
         // rule count more but not less. On SMS the classifier already
         // carries what most DM rules catch, so their fitted weights
@@ -251,7 +250,7 @@ fn fit_combination(
         // classifier never saw.
         let (lo, hi) = (default, 2.0 * default);
         let w = w.clamp(lo.min(hi), lo.max(hi));
-        out.push((code.to_string(), w));
+        out.push((code.as_str().to_string(), w));
     }
     let bias = if bias.is_finite() {
         bias.clamp(-12.0, 3.0)

@@ -6,6 +6,7 @@ use aho_corasick::AhoCorasick;
 use regex::{RegexSet, RegexSetBuilder};
 
 use crate::Error;
+use crate::codes::Code;
 use crate::features::Evidence;
 use crate::features::text::phrase_key;
 use crate::message::Message;
@@ -75,14 +76,14 @@ impl ListRules {
         if let Some(sender) = msg.sender {
             if self.allow.senders.contains(sender) {
                 evidence.push(
-                    "POLICY_ALLOW_SENDER",
+                    Code::POLICY_ALLOW_SENDER,
                     1.0,
                     format!("sender {sender} is on the allow list"),
                 );
             }
             if self.deny.senders.contains(sender) {
                 evidence.push(
-                    "POLICY_DENY_SENDER",
+                    Code::POLICY_DENY_SENDER,
                     1.0,
                     format!("sender {sender} is on the deny list"),
                 );
@@ -93,7 +94,7 @@ impl ListRules {
         {
             let phrase = keys[m.pattern().as_usize()].trim();
             evidence.push(
-                "POLICY_ALLOW_PHRASE",
+                Code::POLICY_ALLOW_PHRASE,
                 1.0,
                 format!("allow-listed phrase \"{phrase}\""),
             );
@@ -103,7 +104,7 @@ impl ListRules {
         {
             let phrase = keys[m.pattern().as_usize()].trim();
             evidence.push(
-                "POLICY_DENY_PHRASE",
+                Code::POLICY_DENY_PHRASE,
                 1.0,
                 format!("deny-listed phrase \"{phrase}\""),
             );
@@ -113,7 +114,7 @@ impl ListRules {
         {
             let pattern = &set.patterns()[index];
             evidence.push(
-                "POLICY_DENY_PHRASE",
+                Code::POLICY_DENY_PHRASE,
                 1.0,
                 format!("text matches deny pattern /{pattern}/"),
             );
@@ -123,7 +124,7 @@ impl ListRules {
         {
             let pattern = &set.patterns()[index];
             evidence.push(
-                "POLICY_ALLOW_PHRASE",
+                Code::POLICY_ALLOW_PHRASE,
                 1.0,
                 format!("text matches allow pattern /{pattern}/"),
             );
@@ -142,7 +143,7 @@ mod tests {
         canon.canonicalize(text);
         let mut evidence = Evidence::default();
         rules.scan(&msg, &canon, &mut evidence);
-        evidence.hits.iter().map(|h| h.code).collect()
+        evidence.hits.iter().map(|h| h.code.as_str()).collect()
     }
 
     #[test]

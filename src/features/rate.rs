@@ -6,31 +6,9 @@
 //! to one brand (an upset customer) is normal. One text spreading across
 //! many inboxes, or many new accounts carrying one text, is not.
 
-use crate::features::{CodeInfo, Evidence};
+use crate::codes::Code;
+use crate::features::Evidence;
 use crate::state::{CampaignObservation, SenderObservation, StreamPolicy};
-
-pub(crate) const CODES: &[CodeInfo] = &[
-    CodeInfo {
-        code: "SENDER_BURST",
-        default_weight: 1.0,
-        summary: "the sender is sending many messages in a short time",
-    },
-    CodeInfo {
-        code: "SENDER_FANOUT",
-        default_weight: 1.0,
-        summary: "the sender is writing to many different inboxes",
-    },
-    CodeInfo {
-        code: "CAMPAIGN_FANOUT",
-        default_weight: 3.0,
-        summary: "the same text is reaching many inboxes from few senders",
-    },
-    CodeInfo {
-        code: "CAMPAIGN_SWARM",
-        default_weight: 2.5,
-        summary: "the same text is coming from many new accounts",
-    },
-];
 
 /// Strength for a count `n` at or above its threshold `min`: 1 at the
 /// threshold, growing with the doubling of the count, capped at 2.
@@ -75,7 +53,7 @@ pub(crate) fn sender(
             )
         };
         evidence.push(
-            "SENDER_BURST",
+            Code::SENDER_BURST,
             grow(minute.max(hour), 1.0) * one_inbox,
             detail,
         );
@@ -83,7 +61,7 @@ pub(crate) fn sender(
     let min = f64::from(p.fanout_recipients);
     if o.recipients >= min - 0.5 {
         evidence.push(
-            "SENDER_FANOUT",
+            Code::SENDER_FANOUT,
             grow(o.recipients, min),
             format!(
                 "this sender wrote to {} different inboxes in the last {} min",
@@ -94,7 +72,7 @@ pub(crate) fn sender(
     }
     if o.first_contact && unknown {
         evidence.push(
-            "SENDER_FIRST_CONTACT",
+            Code::SENDER_FIRST_CONTACT,
             1.0,
             "first message from this sender to this inbox",
         );
@@ -150,7 +128,7 @@ pub(crate) fn campaign(
     let spreading = me.recipients.is_some_and(|r| r >= SPREADING_RECIPIENTS);
     if spreading && o.recipients >= min - 0.5 && spread > 0.0 {
         evidence.push(
-            "CAMPAIGN_FANOUT",
+            Code::CAMPAIGN_FANOUT,
             grow(o.recipients, min) * spread,
             format!(
                 "the same text reached {} inboxes from {} sender(s) in the last {window} min",
@@ -167,7 +145,7 @@ pub(crate) fn campaign(
     let spreading = me.profiled || o.recipients >= f64::from(p.campaign_recipients) - 0.5;
     if me.new && spreading && o.new_senders >= min - 0.5 && share >= p.swarm_new_share {
         evidence.push(
-            "CAMPAIGN_SWARM",
+            Code::CAMPAIGN_SWARM,
             grow(o.new_senders, min) * share,
             format!(
                 "{} of {} senders of this text in the last {window} min are new accounts",
@@ -190,7 +168,10 @@ mod tests {
         };
         let mut ev = Evidence::default();
         campaign(&o, me, &StreamPolicy::default(), &mut ev);
-        ev.hits.iter().map(|h| (h.code, h.strength)).collect()
+        ev.hits
+            .iter()
+            .map(|h| (h.code.as_str(), h.strength))
+            .collect()
     }
 
     #[test]

@@ -10,59 +10,10 @@
 //! -2.5 in `combine`, since a hijacked account shows them all), and above
 //! all a person the brand itself wrote to lately.
 
-use crate::features::{CodeInfo, Evidence};
+use crate::codes::Code;
+use crate::features::Evidence;
 use crate::message::SenderProfile;
 use crate::state::StreamPolicy;
-
-pub(crate) const CODES: &[CodeInfo] = &[
-    CodeInfo {
-        code: "SENDER_NEW_ACCOUNT",
-        default_weight: 1.0,
-        summary: "the sender's account is only days old",
-    },
-    CodeInfo {
-        code: "SENDER_FOLLOW_RATIO",
-        default_weight: 0.8,
-        summary: "the sender follows far more accounts than follow it",
-    },
-    CodeInfo {
-        code: "SENDER_FIRST_CONTACT",
-        // Most DMs to a brand are first contacts, so this fires only for
-        // a sender without a profile or with a new account: with an
-        // established one it says nothing.
-        default_weight: 0.25,
-        summary: "the sender, new or without a profile, has not written to this inbox before",
-    },
-    CodeInfo {
-        code: "SENDER_ESTABLISHED",
-        // With the other trust codes this is capped at -2.5 together: the
-        // brand-inbox texts an SMS-trained classifier misreads weigh under
-        // 5, so -3 + 5 - 2.5 stays below review, while a scam the
-        // classifier is sure of (median weight 23) still reaches it, and a
-        // link or campaign on top still blocks a hijacked account.
-        default_weight: -2.0,
-        summary: "the sender's account is aged and has an ordinary following",
-    },
-    CodeInfo {
-        code: "SENDER_VERIFIED",
-        default_weight: -2.0,
-        summary: "the platform has verified the sender",
-    },
-    CodeInfo {
-        code: "SENDER_FOLLOWED_BY_RECIPIENT",
-        default_weight: -2.0,
-        summary: "the recipient follows the sender",
-    },
-    CodeInfo {
-        code: "SENDER_IN_CONVERSATION",
-        // The brand wrote to this person lately: the strongest sign of a
-        // customer. Not capped with the others. -4 keeps any text the
-        // classifier weighs under 7 below review (-3 + 7 - 4 = 0); link,
-        // campaign and deny evidence still add up against it.
-        default_weight: -4.0,
-        summary: "the recipient (the brand) wrote to the sender within the conversation window",
-    },
-];
 
 /// Records the profile's evidence. Returns whether the account counts as
 /// new, when its age is known.
@@ -73,11 +24,11 @@ pub(crate) fn scan(
 ) -> Option<bool> {
     let profile = profile?;
     if profile.verified {
-        evidence.push("SENDER_VERIFIED", 1.0, "the sender is verified");
+        evidence.push(Code::SENDER_VERIFIED, 1.0, "the sender is verified");
     }
     if profile.recipient_follows_sender {
         evidence.push(
-            "SENDER_FOLLOWED_BY_RECIPIENT",
+            Code::SENDER_FOLLOWED_BY_RECIPIENT,
             1.0,
             "the recipient follows the sender",
         );
@@ -88,7 +39,7 @@ pub(crate) fn scan(
             && following as f64 >= policy.follow_ratio * followers.max(1) as f64
         {
             evidence.push(
-                "SENDER_FOLLOW_RATIO",
+                Code::SENDER_FOLLOW_RATIO,
                 1.0,
                 format!("the sender follows {following} accounts and has {followers} followers"),
             );
@@ -99,7 +50,7 @@ pub(crate) fn scan(
     let age = profile.account_age_days?;
     if ordinary_following && age >= policy.established_account_days {
         evidence.push(
-            "SENDER_ESTABLISHED",
+            Code::SENDER_ESTABLISHED,
             1.0,
             format!("the sender's account is {age} days old, with an ordinary following"),
         );
@@ -114,7 +65,7 @@ pub(crate) fn scan(
             _ => 0.5,
         };
         evidence.push(
-            "SENDER_NEW_ACCOUNT",
+            Code::SENDER_NEW_ACCOUNT,
             strength,
             format!("the sender's account is {age} day(s) old"),
         );
@@ -129,7 +80,7 @@ mod tests {
     fn codes(profile: SenderProfile) -> (Vec<&'static str>, Option<bool>) {
         let mut ev = Evidence::default();
         let new = scan(Some(&profile), &StreamPolicy::default(), &mut ev);
-        (ev.hits.iter().map(|h| h.code).collect(), new)
+        (ev.hits.iter().map(|h| h.code.as_str()).collect(), new)
     }
 
     #[test]
@@ -183,7 +134,10 @@ mod tests {
 
     #[test]
     fn the_profile_alone_never_reaches_review() {
-        let worst: f64 = CODES.iter().map(|c| c.default_weight.max(0.0)).sum::<f64>();
+        let worst: f64 = crate::codes::all_codes()
+            .filter(|c| c.code.starts_with("SENDER_") && c.family() == crate::Family::Sender)
+            .map(|c| c.default_weight.max(0.0))
+            .sum();
         // The combiner's bias is -3: review needs log-odds of 0.
         assert!(worst < -crate::combine::DEFAULT_BIAS, "{worst}");
     }

@@ -39,6 +39,7 @@ use serde::Serialize;
 
 use crate::Error;
 use crate::classifier::Words;
+use crate::codes::Code;
 use crate::features::{Evidence, rate, sender as profile};
 use crate::message::Message;
 use crate::normalize::Canonical;
@@ -291,7 +292,7 @@ impl Stream {
         };
         if talking {
             evidence.push(
-                "SENDER_IN_CONVERSATION",
+                Code::SENDER_IN_CONVERSATION,
                 1.0,
                 "the recipient wrote to this sender lately",
             );

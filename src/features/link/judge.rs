@@ -3,6 +3,7 @@
 
 use unicode_security::MixedScript;
 
+use crate::codes::Code;
 use crate::features::Evidence;
 use crate::features::link::extract::{Link, LinkKind, parse_candidate};
 use crate::features::link::lookalike::{How, to_unicode};
@@ -30,7 +31,7 @@ pub(super) fn judge(
     judge_host(rules, link, "", brand, evidence);
     if link.obfuscated {
         evidence.push(
-            "LINK_OBFUSCATED",
+            Code::LINK_OBFUSCATED,
             1.0,
             format!(
                 "link written in disguise: \"{}\" is {}",
@@ -51,7 +52,7 @@ pub(super) fn judge(
     match target {
         Some(target) => {
             evidence.push(
-                "LINK_SHORTENER",
+                Code::LINK_SHORTENER,
                 EXPANDED_SHORTENER,
                 format!("link shortened with {short} leads to {}", target.host),
             );
@@ -61,7 +62,7 @@ pub(super) fn judge(
             }
         }
         None => evidence.push(
-            "LINK_SHORTENER",
+            Code::LINK_SHORTENER,
             1.0,
             format!("link shortened with {short} hides where it leads"),
         ),
@@ -86,21 +87,21 @@ fn judge_host(
     let host = link.host.as_str();
     if let Some(entry) = rules.deny.matching(host) {
         evidence.push(
-            "LINK_DENY",
+            Code::LINK_DENY,
             1.0,
             format!("link to {host}{via} is on the deny list ({entry})"),
         );
     }
     if let Some(ip) = link.ip {
         evidence.push(
-            "LINK_IP_HOST",
+            Code::LINK_IP_HOST,
             1.0,
             format!("link goes to the bare IP address {ip}{via}"),
         );
     }
     if let Some(user) = &link.userinfo {
         evidence.push(
-            "LINK_USERINFO",
+            Code::LINK_USERINFO,
             1.0,
             format!(
                 "link shows \"{}\" before @ but goes to {host}{via}",
@@ -118,7 +119,7 @@ fn judge_host(
         // a label mixing scripts is how look-alikes are built.
         let mixed = unicode.split('.').any(|label| !label.is_single_script());
         evidence.push(
-            "LINK_PUNYCODE",
+            Code::LINK_PUNYCODE,
             if mixed { 1.0 } else { 0.5 },
             format!("link host {host}{via} is punycode for {unicode}"),
         );
@@ -132,12 +133,12 @@ fn judge_host(
             How::CopiesName => format!("link to {shown}{via} copies the name of {protected}"),
             How::BorrowsName => format!("link to {shown}{via} borrows the name of {protected}"),
         };
-        evidence.push("LINK_LOOKALIKE_DOMAIN", imitation.strength, detail);
+        evidence.push(Code::LINK_LOOKALIKE_DOMAIN, imitation.strength, detail);
     }
     let tld = host.rsplit('.').next().unwrap_or("");
     if rules.suspicious_tlds.matching(tld).is_some() {
         evidence.push(
-            "LINK_SUSPICIOUS_TLD",
+            Code::LINK_SUSPICIOUS_TLD,
             1.0,
             format!("link to {domain}{via} uses .{tld}, a cheap and much-abused domain"),
         );
@@ -160,7 +161,7 @@ fn reputation(
     let strength = counts.log_odds();
     if strength.abs() >= 0.1 {
         evidence.push(
-            "LINK_DOMAIN_REPUTATION",
+            Code::LINK_DOMAIN_REPUTATION,
             strength,
             format!(
                 "{key}{via} was seen in {} spam and {} ham message(s)",

@@ -24,78 +24,13 @@ pub use extract::{Link, LinkKind};
 pub use policy::LinkPolicy;
 
 use crate::Error;
-use crate::features::{CodeInfo, Evidence};
+use crate::codes::Code;
+use crate::features::Evidence;
 use crate::message::{Label, Message};
 use domains::DomainSet;
 use extract::Finder;
 use lookalike::Protected;
 use reputation::Reputation;
-
-pub(crate) const CODES: &[CodeInfo] = &[
-    CodeInfo {
-        code: "LINK_SHORTENER",
-        default_weight: 1.5,
-        summary: "a link shortener hides where the link leads",
-    },
-    CodeInfo {
-        code: "LINK_IP_HOST",
-        default_weight: 2.5,
-        summary: "a link to a bare IP address instead of a name",
-    },
-    CodeInfo {
-        code: "LINK_PUNYCODE",
-        default_weight: 1.5,
-        summary: "a link host written in punycode or non-ASCII letters",
-    },
-    CodeInfo {
-        code: "LINK_LOOKALIKE_DOMAIN",
-        default_weight: 4.0,
-        summary: "a link domain that imitates a protected brand's domain",
-    },
-    CodeInfo {
-        code: "LINK_USERINFO",
-        default_weight: 3.0,
-        summary: "a link that shows a trusted name before @ but goes elsewhere",
-    },
-    CodeInfo {
-        code: "LINK_SUSPICIOUS_TLD",
-        default_weight: 1.5,
-        summary: "a link under a cheap, much-abused top-level domain",
-    },
-    CodeInfo {
-        code: "LINK_OBFUSCATED",
-        default_weight: 3.0,
-        summary: "a link written in disguise (hxxp, [.], spaced dots, invisible characters)",
-    },
-    CodeInfo {
-        code: "LINK_MANY",
-        default_weight: 1.0,
-        summary: "more links than a customer message carries",
-    },
-    CodeInfo {
-        code: "LINK_DENY",
-        default_weight: 6.0,
-        summary: "a link to a domain on the policy's deny list",
-    },
-    CodeInfo {
-        code: "LINK_FIRST_CONTACT",
-        // Shares its cause (an unknown sender) with the profile evidence:
-        // `combine` caps their sum, so a fresh customer pasting a link
-        // during a surge is not held for it.
-        default_weight: 1.0,
-        summary: "a link from a new account that the recipient does not follow",
-    },
-    CodeInfo {
-        code: "LINK_OWN_DOMAIN",
-        default_weight: -1.0,
-        summary: "every link points to the brand's own domains",
-    },
-    CodeInfo {
-        code: "LINK_DOMAIN_REPUTATION",
-        default_weight: 1.0,
-        summary: "a link domain learned from labelled messages (negative: seen in ham)",
-    },
-];
 
 /// Every link in `text`, in order, with disguises undone.
 ///
@@ -147,9 +82,10 @@ fn strs(list: &[String]) -> impl Iterator<Item = &str> {
 
 impl LinkRules {
     /// `new_account_days` is the stream policy's, used when the link
-    /// policy does not set its own.
+    /// policy does not set its own. The link policy is not checked again
+    /// here: the build checked it once, with the whole policy
+    /// ([`Policy::validate`](crate::Policy::validate)).
     pub fn build(policy: &LinkPolicy, new_account_days: u32) -> Result<LinkRules, Error> {
-        policy.validate()?;
         let builtin = domains::PROTECTED.iter().copied();
         Ok(LinkRules {
             own: DomainSet::new(strs(&policy.own_domains)),
@@ -211,7 +147,7 @@ impl LinkRules {
         if foreign == 0 {
             let host = &links[0].host;
             evidence.push(
-                "LINK_OWN_DOMAIN",
+                Code::LINK_OWN_DOMAIN,
                 1.0,
                 format!("every link points to the brand's own domain ({host})"),
             );
@@ -220,7 +156,7 @@ impl LinkRules {
         if foreign > self.many {
             let strength = ((foreign - self.many) as f64).min(3.0);
             evidence.push(
-                "LINK_MANY",
+                Code::LINK_MANY,
                 strength,
                 format!("{foreign} links in one message"),
             );
@@ -238,7 +174,7 @@ impl LinkRules {
             && !p.verified
         {
             evidence.push(
-                "LINK_FIRST_CONTACT",
+                Code::LINK_FIRST_CONTACT,
                 1.0,
                 format!("a link from a {days}-day-old account the recipient does not follow"),
             );
@@ -303,7 +239,7 @@ mod tests {
         rules.scan(msg, msg.text, None, &mut ev, &mut LinkScratch::default());
         ev.hits
             .into_iter()
-            .map(|h| (h.code, h.strength, h.detail.into_owned()))
+            .map(|h| (h.code.as_str(), h.strength, h.detail.into_owned()))
             .collect()
     }
 
@@ -430,7 +366,7 @@ mod tests {
             );
             ev.hits
                 .iter()
-                .map(|h| (h.code, h.strength))
+                .map(|h| (h.code.as_str(), h.strength))
                 .collect::<Vec<_>>()
         };
         assert_eq!(strength(&[]), [("LINK_SHORTENER", 1.0)]);

@@ -76,7 +76,9 @@ impl Default for LinkPolicy {
 impl LinkPolicy {
     /// Checks that every list holds bare domain names (no scheme, path or
     /// spaces) and that the caps are usable; the error names the key and
-    /// the value.
+    /// the value. [`Policy::validate`](crate::Policy::validate) makes the
+    /// same check, with the line, as part of the whole policy; that is the
+    /// one a filter's build makes.
     pub fn validate(&self) -> Result<(), Error> {
         match self.problem() {
             Some((_, message)) => Err(Error::policy(None, message)),

@@ -12,6 +12,7 @@ use aho_corasick::dfa::DFA;
 use aho_corasick::{Anchored, MatchKind};
 
 use crate::Error;
+use crate::codes::Code;
 use crate::normalize::Canonical;
 
 /// The built-in phrase list.
@@ -22,36 +23,40 @@ pub(crate) const MAX_STRENGTH: f64 = 1.5;
 
 /// The phrase families in `phrases.txt` order, and last the policy's own
 /// list: (name in the file, reason code, what a hit is, for details).
-pub(crate) const FAMILIES: &[(&str, &str, &str)] = &[
+pub(crate) const FAMILIES: &[(&str, Code, &str)] = &[
     (
         "crypto",
-        "TEXT_PHRASE_CRYPTO",
+        Code::TEXT_PHRASE_CRYPTO,
         "crypto or investment scheme",
     ),
-    ("giveaway", "TEXT_PHRASE_GIVEAWAY", "giveaway or prize bait"),
-    ("phishing", "TEXT_PHRASE_PHISHING", "account phishing"),
+    (
+        "giveaway",
+        Code::TEXT_PHRASE_GIVEAWAY,
+        "giveaway or prize bait",
+    ),
+    ("phishing", Code::TEXT_PHRASE_PHISHING, "account phishing"),
     (
         "followers",
-        "TEXT_PHRASE_FOLLOWERS",
+        Code::TEXT_PHRASE_FOLLOWERS,
         "follower or like selling",
     ),
-    ("adult", "TEXT_PHRASE_ADULT", "adult bait"),
-    ("selfpromo", "TEXT_PHRASE_SELFPROMO", "self-promotion"),
-    ("loan", "TEXT_PHRASE_LOAN", "loan or debt offer"),
-    ("job", "TEXT_PHRASE_JOB", "job or money-mule offer"),
-    ("romance", "TEXT_PHRASE_ROMANCE", "romance scam"),
+    ("adult", Code::TEXT_PHRASE_ADULT, "adult bait"),
+    ("selfpromo", Code::TEXT_PHRASE_SELFPROMO, "self-promotion"),
+    ("loan", Code::TEXT_PHRASE_LOAN, "loan or debt offer"),
+    ("job", Code::TEXT_PHRASE_JOB, "job or money-mule offer"),
+    ("romance", Code::TEXT_PHRASE_ROMANCE, "romance scam"),
     (
         "collab",
-        "TEXT_PHRASE_COLLAB",
+        Code::TEXT_PHRASE_COLLAB,
         "fake brand deal or ambassador offer",
     ),
-    ("urgency", "TEXT_PHRASE_URGENCY", "pressure to act fast"),
+    ("urgency", Code::TEXT_PHRASE_URGENCY, "pressure to act fast"),
     (
         "offplatform",
-        "TEXT_OFF_PLATFORM",
+        Code::TEXT_OFF_PLATFORM,
         "move to another channel",
     ),
-    ("extra", "TEXT_SPAM_PHRASE", "policy spam phrase"),
+    ("extra", Code::TEXT_SPAM_PHRASE, "policy spam phrase"),
 ];
 
 const EXTRA: usize = FAMILIES.len() - 1;
