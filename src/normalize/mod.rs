@@ -4,8 +4,9 @@
 //! found, since hiding is itself evidence.
 //!
 //! The work happens in three steps, each in its own file:
-//! 1. here: NFKC, lower case, invisible characters dropped (and counted when
-//!    they sit inside a word);
+//! 1. here: HTML character references decoded (`&#102;ree` is "free" on
+//!    screen), NFKC, lower case, invisible characters dropped (and counted
+//!    when they sit inside a word);
 //! 2. [`lookalike`]: words that mix scripts, or foreign words amid Latin
 //!    text, rewritten to the Latin letters they imitate (UTS #39 skeleton);
 //! 3. [`phrase`]: the word-spaced form for phrase matching, with leetspeak
@@ -47,6 +48,8 @@ struct Scratch {
     words: Vec<lookalike::Word>,
     tokens: Vec<tokens::Token>,
     buf: String,
+    /// The text with its HTML character references decoded.
+    decoded: String,
 }
 
 /// A disguised piece of text: as written (after NFKC and lower case) and as
@@ -118,6 +121,20 @@ impl Disguises {
 impl Canonical {
     /// Replaces the contents with the canonical forms of `raw`.
     pub fn canonicalize(&mut self, raw: &str) {
+        if may_have_entity(raw) {
+            // A DM is shown as plain text, but many clients and bridges
+            // render references, and spammers write letters as them to
+            // break words for filters.
+            let mut decoded = std::mem::take(&mut self.scratch.decoded);
+            decode_letter_references(raw, &mut decoded, &mut self.scratch.buf);
+            self.canonicalize_decoded(&decoded);
+            self.scratch.decoded = decoded;
+        } else {
+            self.canonicalize_decoded(raw);
+        }
+    }
+
+    fn canonicalize_decoded(&mut self, raw: &str) {
         self.text.clear();
         self.phrase.clear();
         self.disguises.clear();
@@ -153,6 +170,55 @@ impl Canonical {
             &mut self.disguises,
         );
     }
+}
+
+/// The longest HTML character reference, `&CounterClockwiseContourIntegral;`,
+/// in bytes.
+const LONGEST_REFERENCE: usize = 33;
+
+/// Whether `raw` may hold an HTML character reference: an `&` followed by
+/// `#` or a letter, and a `;` close enough to end the longest name. One
+/// byte search on most DMs.
+fn may_have_entity(raw: &str) -> bool {
+    let b = raw.as_bytes();
+    memchr::memchr_iter(b'&', b).any(|i| {
+        b.get(i + 1)
+            .is_some_and(|&n| n == b'#' || n.is_ascii_alphabetic())
+            && memchr::memchr(b';', &b[i + 1..b.len().min(i + LONGEST_REFERENCE)]).is_some()
+    })
+}
+
+/// Writes `raw` into `out` with the HTML character references that stand
+/// for a letter or a digit decoded (`&#102;`, `&#x65;`, `&eacute;`): those
+/// are the ones that hide words. References to markup and punctuation
+/// (`&lt;`, `&amp;`, `&#60;`) stay as written: they hide no word, and the
+/// shared model learned them so from its corpora. `buf` is scratch.
+fn decode_letter_references(raw: &str, out: &mut String, buf: &mut String) {
+    out.clear();
+    let b = raw.as_bytes();
+    let mut copied = 0;
+    for at in memchr::memchr_iter(b'&', b) {
+        if at < copied {
+            continue;
+        }
+        let window = &b[at + 1..b.len().min(at + LONGEST_REFERENCE)];
+        let Some(semicolon) = memchr::memchr(b';', window) else {
+            continue;
+        };
+        // Both ends are ASCII bytes, so char boundaries.
+        let end = at + 1 + semicolon + 1;
+        buf.clear();
+        let decoded = html_escape::decode_html_entities_to_string(&raw[at..end], buf);
+        let mut chars = decoded.chars();
+        if let (Some(c), None) = (chars.next(), chars.next())
+            && c.is_alphanumeric()
+        {
+            out.push_str(&raw[copied..at]);
+            out.push(c);
+            copied = end;
+        }
+    }
+    out.push_str(&raw[copied..]);
 }
 
 /// Appends lower-cased visible characters to the text, counting the
@@ -353,6 +419,29 @@ mod tests {
             assert_eq!(c.text, text, "{name}");
             assert_eq!(c.disguises.invisible, invisible, "{name}");
         }
+    }
+
+    #[test]
+    fn html_character_references_are_decoded() {
+        // (name, raw, phrase)
+        let cases: &[(&str, &str, &str)] = &[
+            ("decimal", "fr&#101;&#101; g&#105;ft", " free gift "),
+            ("hex", "cl&#x61;&#X69;m now", " claim now "),
+            ("named_letters", "caf&eacute; cr&egrave;me", " cafe creme "),
+            (
+                "markup_stays",
+                "love it &lt;3 &amp; &#60;3",
+                " love it lt 3 amp 60 3 ",
+            ),
+            ("unknown_name_stays", "a &nosuch; b", " a nosuch b "),
+            ("no_semicolon_stays", "fish &chips", " fish chips "),
+            ("bare_ampersand", "Q&A at 5", " q a at 5 "),
+        ];
+        for &(name, raw, phrase) in cases {
+            assert_eq!(canon(raw).phrase, phrase, "{name}");
+        }
+        assert!(!may_have_entity("Q&A at 5, fish & chips"));
+        assert!(may_have_entity("&#102;"));
     }
 
     #[test]
