@@ -387,6 +387,11 @@ mod tests {
         assert_eq!(c.text, "çláim frèè gïft, straße");
         assert_eq!(c.phrase, " claim free gift strasse ");
         assert_eq!(c.disguises, Disguises::default());
+        // On look-alike letters too, so that the word still reads.
+        let c = canon("your а\u{336}\u{334}с\u{336}с\u{337}о\u{336}unt");
+        assert_eq!(c.text, "your account");
+        // A Russian stress mark goes; "й" is composed first and stays.
+        assert_eq!(canon("за\u{301}мок, и\u{306}од").text, "замок, йод");
         // Marks on other scripts are spelling: Hindi vowel signs stay.
         let c = canon("नमस्ते");
         assert_eq!(c.text, "नमस्ते");
