@@ -30,6 +30,7 @@ const DISGUISES: &[&str] = &[
     "lookalike_small_caps",
     "zero_width",
     "bidi_controls",
+    "bidi_reversed",
     "combining_flood",
     "spaced_letters",
     "dotted_letters",

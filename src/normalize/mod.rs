@@ -24,6 +24,7 @@ use chars::{has_no_case, is_mark_on_latin, is_nfkc, simple_lower, styled_latin};
 pub(crate) use chars::{invisible_name, is_invisible, is_word_char, warm_up};
 
 use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::is_combining_mark;
 
 /// The canonical forms of one message, with the disguises that were removed
 /// on the way. Reused between messages: after warm-up, canonicalising does
@@ -50,6 +51,8 @@ struct Scratch {
     buf: String,
     /// The text with its HTML character references decoded.
     decoded: String,
+    /// The text with its right-to-left overrides put in reading order.
+    reordered: String,
 }
 
 /// A disguised piece of text: as written (after NFKC and lower case) and as
@@ -121,17 +124,23 @@ impl Disguises {
 impl Canonical {
     /// Replaces the contents with the canonical forms of `raw`.
     pub fn canonicalize(&mut self, raw: &str) {
-        if may_have_entity(raw) {
+        let mut decoded = std::mem::take(&mut self.scratch.decoded);
+        let mut reordered = std::mem::take(&mut self.scratch.reordered);
+        let mut text = raw;
+        if may_have_entity(text) {
             // A DM is shown as plain text, but many clients and bridges
             // render references, and spammers write letters as them to
             // break words for filters.
-            let mut decoded = std::mem::take(&mut self.scratch.decoded);
-            decode_letter_references(raw, &mut decoded, &mut self.scratch.buf);
-            self.canonicalize_decoded(&decoded);
-            self.scratch.decoded = decoded;
-        } else {
-            self.canonicalize_decoded(raw);
+            decode_letter_references(text, &mut decoded, &mut self.scratch.buf);
+            text = &decoded;
         }
+        if !text.is_ascii() && text.contains(RIGHT_TO_LEFT_OVERRIDE) {
+            undo_overrides(text, &mut reordered);
+            text = &reordered;
+        }
+        self.canonicalize_decoded(text);
+        self.scratch.decoded = decoded;
+        self.scratch.reordered = reordered;
     }
 
     fn canonicalize_decoded(&mut self, raw: &str) {
@@ -219,6 +228,41 @@ fn decode_letter_references(raw: &str, out: &mut String, buf: &mut String) {
         }
     }
     out.push_str(&raw[copied..]);
+}
+
+/// U+202E, which makes what follows show right to left, letters too.
+const RIGHT_TO_LEFT_OVERRIDE: char = '\u{202E}';
+
+/// Writes `text` into `out` with each span that a right-to-left override
+/// shows reversed ("\u{202E}eerf\u{202C}" shows "free") put in the order it
+/// is read: up to the next pop (U+202C) or line break, by characters with
+/// their combining marks. The controls stay, for the folding to count.
+fn undo_overrides(text: &str, out: &mut String) {
+    out.clear();
+    let mut rest = text;
+    while let Some(at) = rest.find(RIGHT_TO_LEFT_OVERRIDE) {
+        let start = at + RIGHT_TO_LEFT_OVERRIDE.len_utf8();
+        out.push_str(&rest[..start]);
+        let len = rest[start..]
+            .find(['\u{202C}', '\n', '\r'])
+            .unwrap_or(rest.len() - start);
+        let span = &rest[start..start + len];
+        let mut end = span.len();
+        // Clusters from the last: a character and the marks after it.
+        while end > 0 {
+            let mut begin = end;
+            for (i, c) in span[..end].char_indices().rev() {
+                begin = i;
+                if !is_combining_mark(c) {
+                    break;
+                }
+            }
+            out.push_str(&span[begin..end]);
+            end = begin;
+        }
+        rest = &rest[start + len..];
+    }
+    out.push_str(rest);
 }
 
 /// Appends lower-cased visible characters to the text, counting the
@@ -416,7 +460,7 @@ mod tests {
             ("heart_variation_selector", "❤\u{fe0f} it", "❤ it", 0),
             ("bom_at_start", "\u{feff}hello", "hello", 0),
             ("persian_zwnj", "می\u{200c}خواهم", "میخواهم", 0),
-            ("bidi_override", "abc\u{202e}fed", "abcfed", 1),
+            ("bidi_override", "abc\u{202e}fed", "abcdef", 1),
             ("math_bold", "𝐟𝐫𝐞𝐞", "free", 0),
         ];
         for &(name, raw, text, invisible) in cases {
@@ -447,6 +491,38 @@ mod tests {
         }
         assert!(!may_have_entity("Q&A at 5, fish & chips"));
         assert!(may_have_entity("&#102;"));
+    }
+
+    #[test]
+    fn right_to_left_overrides_are_read_in_display_order() {
+        // (name, raw, text, bidi overrides counted)
+        let cases: &[(&str, &str, &str, u32)] = &[
+            (
+                "word",
+                "get \u{202e}eerf\u{202c} coins",
+                "get free coins",
+                1,
+            ),
+            ("to_line_end", "\u{202e}tfig eerf\nnow", "free gift\nnow", 1),
+            (
+                "marks_stay_on_their_letter",
+                "\u{202e}e\u{301}fac",
+                "café",
+                1,
+            ),
+            (
+                "two_spans",
+                "\u{202e}mialc\u{202c} \u{202e}won",
+                "claim now",
+                2,
+            ),
+            ("hebrew_without_override", "שלום free", "שלום free", 0),
+        ];
+        for &(name, raw, text, overrides) in cases {
+            let c = canon(raw);
+            assert_eq!(c.text, text, "{name}");
+            assert_eq!(c.disguises.invisible, overrides, "{name}");
+        }
     }
 
     #[test]
