@@ -124,17 +124,22 @@ impl Disguises {
 impl Canonical {
     /// Replaces the contents with the canonical forms of `raw`.
     pub fn canonicalize(&mut self, raw: &str) {
+        let (entity, override_) = rewrites_needed(raw);
+        if !entity && !override_ {
+            self.canonicalize_decoded(raw);
+            return;
+        }
         let mut decoded = std::mem::take(&mut self.scratch.decoded);
         let mut reordered = std::mem::take(&mut self.scratch.reordered);
         let mut text = raw;
-        if may_have_entity(text) {
+        if entity {
             // A DM is shown as plain text, but many clients and bridges
             // render references, and spammers write letters as them to
             // break words for filters.
             decode_letter_references(text, &mut decoded, &mut self.scratch.buf);
             text = &decoded;
         }
-        if !text.is_ascii() && text.contains(RIGHT_TO_LEFT_OVERRIDE) {
+        if override_ {
             undo_overrides(text, &mut reordered);
             text = &reordered;
         }
@@ -185,16 +190,25 @@ impl Canonical {
 /// in bytes.
 const LONGEST_REFERENCE: usize = 33;
 
-/// Whether `raw` may hold an HTML character reference: an `&` followed by
-/// `#` or a letter, and a `;` close enough to end the longest name. One
-/// byte search on most DMs.
-fn may_have_entity(raw: &str) -> bool {
+/// Whether `raw` may hold an HTML character reference (an `&` followed by
+/// `#` or a letter, and a `;` close enough to end the longest name), and
+/// whether it holds a right-to-left override. One byte search, for `&`
+/// and the lead byte of U+202E, on most DMs.
+fn rewrites_needed(raw: &str) -> (bool, bool) {
     let b = raw.as_bytes();
-    memchr::memchr_iter(b'&', b).any(|i| {
-        b.get(i + 1)
-            .is_some_and(|&n| n == b'#' || n.is_ascii_alphabetic())
-            && memchr::memchr(b';', &b[i + 1..b.len().min(i + LONGEST_REFERENCE)]).is_some()
-    })
+    let (mut entity, mut override_) = (false, false);
+    for i in memchr::memchr2_iter(b'&', 0xE2, b) {
+        if b[i] == b'&' {
+            entity = entity
+                || b.get(i + 1)
+                    .is_some_and(|&n| n == b'#' || n.is_ascii_alphabetic())
+                    && memchr::memchr(b';', &b[i + 1..b.len().min(i + LONGEST_REFERENCE)])
+                        .is_some();
+        } else {
+            override_ = override_ || b[i..].starts_with("\u{202E}".as_bytes());
+        }
+    }
+    (entity, override_)
 }
 
 /// Writes `raw` into `out` with the HTML character references that stand
@@ -489,8 +503,9 @@ mod tests {
         for &(name, raw, phrase) in cases {
             assert_eq!(canon(raw).phrase, phrase, "{name}");
         }
-        assert!(!may_have_entity("Q&A at 5, fish & chips"));
-        assert!(may_have_entity("&#102;"));
+        assert_eq!(rewrites_needed("Q&A at 5, fish & chips"), (false, false));
+        assert_eq!(rewrites_needed("&#102; \u{2019}"), (true, false));
+        assert_eq!(rewrites_needed("\u{2019} \u{202e}x"), (false, true));
     }
 
     #[test]

@@ -45,6 +45,17 @@ enum Gap {
 }
 
 fn gap(g: &str) -> Gap {
+    // The gaps of ordinary text first, by their bytes.
+    match g.as_bytes() {
+        b" " => Gap::Space,
+        [b'.' | b'-' | b'_' | b'*' | b'\n'] | b"\r\n" => Gap::Join,
+        b"  " | b"   " => Gap::Break,
+        b if b.is_ascii() && !b.contains(&b'\n') => Gap::Other,
+        _ => gap_slow(g),
+    }
+}
+
+fn gap_slow(g: &str) -> Gap {
     let mut chars = g.chars();
     match (chars.next(), chars.next(), chars.next()) {
         (Some(' '), None, _) => Gap::Space,
