@@ -157,16 +157,21 @@ pub(super) fn latin_base(c: char) -> Option<&'static str> {
     None
 }
 
-/// A combining mark that sits on a Latin letter or digit: after NFKC has
-/// composed what it can ("e" + acute → "é"), what is left there is an
-/// overlay (strike-through, underline, "zalgo" stacks), not spelling. The
-/// blocks of combining diacritical marks are tested by range, not
-/// with `is_combining_mark`'s table search, which every non-ASCII character
-/// after a Latin letter would pay.
+/// A combining mark that sits on a Latin, Greek or Cyrillic letter or
+/// digit: after NFKC has composed what it can ("e" + acute → "é", "и" +
+/// breve → "й"), what is left there is an overlay (strike-through,
+/// underline, "zalgo" stacks, also on look-alike letters) or at most a
+/// stress mark, not spelling. The blocks of combining diacritical marks
+/// are tested by range, not with `is_combining_mark`'s table search, which
+/// every non-ASCII character after a letter would pay. Marks on other
+/// scripts (Hebrew points, Indic vowel signs, Thai tones) are spelling.
 pub(super) fn is_mark_on_latin(c: char, prev: Option<char>) -> bool {
     matches!(c as u32, 0x300..=0x36F | 0x1AB0..=0x1AFF | 0x1DC0..=0x1DFF | 0x20D0..=0x20FF | 0xFE20..=0xFE2F)
         && prev.is_some_and(|p| {
-            p.is_ascii_alphanumeric() || latin_base(p).is_some() || styled_latin(p).is_some()
+            p.is_ascii_alphanumeric()
+                || (0x370..=0x52F).contains(&(p as u32)) // Greek and Cyrillic
+                || latin_base(p).is_some()
+                || styled_latin(p).is_some()
         })
 }
 

@@ -13,7 +13,9 @@ use std::sync::LazyLock;
 use unicode_script::{Script, UnicodeScript};
 use unicode_security::{is_potential_mixed_script_confusable_char, skeleton};
 
+use super::chars::styled_latin;
 use super::{Disguises, is_word_char};
+use unicode_normalization::char::is_combining_mark;
 
 /// One word of the text and what kind of writing it is.
 #[derive(Debug, Clone, Copy)]
@@ -72,6 +74,27 @@ static TABLE: LazyLock<Vec<(Option<Reading>, Option<Reading>)>> = LazyLock::new(
         .collect()
 });
 
+/// The [`loose_reading`] of each letter of the table's range, for the
+/// same reason.
+static LOOSE_TABLE: LazyLock<Vec<Option<Reading>>> = LazyLock::new(|| {
+    (TABLE_START..TABLE_END)
+        .map(|u| char::from_u32(u).and_then(loose_reading))
+        .collect()
+});
+
+/// The loose reading of a Greek or Cyrillic letter without a strict one.
+/// Other scripts have none: their look-alikes (Cherokee, Lisu, Coptic)
+/// read strictly, and asking every Arabic or CJK letter in a word would
+/// cost a skeleton each.
+fn loose(c: char) -> Option<Reading> {
+    let u = c as u32;
+    if (TABLE_START..TABLE_END).contains(&u) {
+        LOOSE_TABLE[(u - TABLE_START) as usize]
+    } else {
+        None
+    }
+}
+
 /// The skeleton of `c`, when it is one or two ASCII letters (lower-cased).
 fn reading_of(c: char) -> Option<Reading> {
     let mut buf = [0u8; 4];
@@ -84,6 +107,35 @@ fn reading_of(c: char) -> Option<Reading> {
             return None;
         }
         reading.bytes[reading.len as usize] = p.to_ascii_lowercase() as u8;
+        reading.len += 1;
+    }
+    (reading.len > 0).then_some(reading)
+}
+
+/// A looser reading, for letters in a word that already has Latin letters
+/// (always a disguise): the skeleton with its combining marks dropped and
+/// small capitals read as letters, so that "η" (skeleton "n" with a mark
+/// below) reads "n" and "τ" (skeleton "ᴛ") "t". Not used to tell honest
+/// Greek from a disguise: most Greek words would read as something.
+fn loose_reading(c: char) -> Option<Reading> {
+    let mut buf = [0u8; 4];
+    let mut reading = Reading {
+        bytes: [0; 2],
+        len: 0,
+    };
+    for p in skeleton(c.encode_utf8(&mut buf)) {
+        if is_combining_mark(p) {
+            continue;
+        }
+        let letter = if p.is_ascii_alphabetic() {
+            p.to_ascii_lowercase()
+        } else {
+            styled_latin(p)?
+        };
+        if reading.len == 2 {
+            return None;
+        }
+        reading.bytes[reading.len as usize] = letter as u8;
         reading.len += 1;
     }
     (reading.len > 0).then_some(reading)
@@ -123,6 +175,7 @@ fn readings(c: char) -> (Option<Reading>, Option<Reading>) {
 
 pub(crate) fn warm_up() {
     LazyLock::force(&TABLE);
+    LazyLock::force(&LOOSE_TABLE);
 }
 
 fn is_cherokee(c: char) -> bool {
@@ -161,6 +214,9 @@ fn classify(word: &str) -> (Kind, Script) {
     let mut latin = 0u32;
     let mut other = 0u32;
     let mut unread_lower = 0u32;
+    // Letters with only a loose reading: honest writing, unless the word
+    // has Latin letters too.
+    let mut loosely = 0u32;
     let mut script = Script::Unknown;
     for c in word.chars() {
         if c.is_ascii() {
@@ -177,12 +233,18 @@ fn classify(word: &str) -> (Kind, Script) {
                 }
                 let (lower, any) = readings(c);
                 if any.is_none() {
-                    // A letter that imitates nothing: honest writing.
-                    return (Kind::Foreign, script);
+                    if loose(c).is_none() {
+                        // A letter that imitates nothing: honest writing.
+                        return (Kind::Foreign, script);
+                    }
+                    loosely += 1;
                 }
                 unread_lower += u32::from(lower.is_none());
             }
         }
+    }
+    if loosely > 0 && latin == 0 {
+        return (Kind::Foreign, script);
     }
     let kind = if other == 0 {
         if latin > 0 {
@@ -255,7 +317,7 @@ pub(crate) fn map_words(
         for c in text[s..e].chars() {
             let reading = match script_of(c) {
                 Script::Latin | Script::Common | Script::Inherited => None,
-                _ if w.kind == Kind::Mixed => readings(c).1,
+                _ if w.kind == Kind::Mixed => readings(c).1.or_else(|| loose(c)),
                 _ => readings(c).0,
             };
             match reading {
@@ -368,6 +430,14 @@ mod tests {
                 "Lisu",
             ),
             ("coptic", "ⲣaypal login", "paypal login", "ⲣaypal", "Coptic"),
+            // Letters whose skeleton carries a mark or is a small capital.
+            (
+                "greek_eta_tau",
+                "αccουηt sυspeηded, lοgιη aτ once",
+                "account suspended, login at once",
+                "αccουηt",
+                "Greek",
+            ),
             // Wholly Cyrillic, but amid English words.
             (
                 "imitation_in_latin_text",

@@ -4,8 +4,9 @@
 //! found, since hiding is itself evidence.
 //!
 //! The work happens in three steps, each in its own file:
-//! 1. here: NFKC, lower case, invisible characters dropped (and counted when
-//!    they sit inside a word);
+//! 1. here: HTML character references decoded (`&#102;ree` is "free" on
+//!    screen), NFKC, lower case, invisible characters dropped (and counted
+//!    when they sit inside a word);
 //! 2. [`lookalike`]: words that mix scripts, or foreign words amid Latin
 //!    text, rewritten to the Latin letters they imitate (UTS #39 skeleton);
 //! 3. [`phrase`]: the word-spaced form for phrase matching, with leetspeak
@@ -23,6 +24,7 @@ use chars::{has_no_case, is_mark_on_latin, is_nfkc, simple_lower, styled_latin};
 pub(crate) use chars::{invisible_name, is_invisible, is_word_char, warm_up};
 
 use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::is_combining_mark;
 
 /// The canonical forms of one message, with the disguises that were removed
 /// on the way. Reused between messages: after warm-up, canonicalising does
@@ -47,6 +49,10 @@ struct Scratch {
     words: Vec<lookalike::Word>,
     tokens: Vec<tokens::Token>,
     buf: String,
+    /// The text with its HTML character references decoded.
+    decoded: String,
+    /// The text with its right-to-left overrides put in reading order.
+    reordered: String,
 }
 
 /// A disguised piece of text: as written (after NFKC and lower case) and as
@@ -118,6 +124,31 @@ impl Disguises {
 impl Canonical {
     /// Replaces the contents with the canonical forms of `raw`.
     pub fn canonicalize(&mut self, raw: &str) {
+        let (entity, override_) = rewrites_needed(raw);
+        if !entity && !override_ {
+            self.canonicalize_decoded(raw);
+            return;
+        }
+        let mut decoded = std::mem::take(&mut self.scratch.decoded);
+        let mut reordered = std::mem::take(&mut self.scratch.reordered);
+        let mut text = raw;
+        if entity {
+            // A DM is shown as plain text, but many clients and bridges
+            // render references, and spammers write letters as them to
+            // break words for filters.
+            decode_letter_references(text, &mut decoded, &mut self.scratch.buf);
+            text = &decoded;
+        }
+        if override_ {
+            undo_overrides(text, &mut reordered);
+            text = &reordered;
+        }
+        self.canonicalize_decoded(text);
+        self.scratch.decoded = decoded;
+        self.scratch.reordered = reordered;
+    }
+
+    fn canonicalize_decoded(&mut self, raw: &str) {
         self.text.clear();
         self.phrase.clear();
         self.disguises.clear();
@@ -153,6 +184,99 @@ impl Canonical {
             &mut self.disguises,
         );
     }
+}
+
+/// The longest HTML character reference, `&CounterClockwiseContourIntegral;`,
+/// in bytes.
+const LONGEST_REFERENCE: usize = 33;
+
+/// Whether `raw` may hold an HTML character reference (an `&` followed by
+/// `#` or a letter, and a `;` close enough to end the longest name), and
+/// whether it holds a right-to-left override. One byte search, for `&`
+/// and the lead byte of U+202E, on most DMs.
+fn rewrites_needed(raw: &str) -> (bool, bool) {
+    let b = raw.as_bytes();
+    let (mut entity, mut override_) = (false, false);
+    for i in memchr::memchr2_iter(b'&', 0xE2, b) {
+        if b[i] == b'&' {
+            entity = entity
+                || b.get(i + 1)
+                    .is_some_and(|&n| n == b'#' || n.is_ascii_alphabetic())
+                    && memchr::memchr(b';', &b[i + 1..b.len().min(i + LONGEST_REFERENCE)])
+                        .is_some();
+        } else {
+            override_ = override_ || b[i..].starts_with("\u{202E}".as_bytes());
+        }
+    }
+    (entity, override_)
+}
+
+/// Writes `raw` into `out` with the HTML character references that stand
+/// for a letter or a digit decoded (`&#102;`, `&#x65;`, `&eacute;`): those
+/// are the ones that hide words. References to markup and punctuation
+/// (`&lt;`, `&amp;`, `&#60;`) stay as written: they hide no word, and the
+/// shared model learned them so from its corpora. `buf` is scratch.
+fn decode_letter_references(raw: &str, out: &mut String, buf: &mut String) {
+    out.clear();
+    let b = raw.as_bytes();
+    let mut copied = 0;
+    for at in memchr::memchr_iter(b'&', b) {
+        if at < copied {
+            continue;
+        }
+        let window = &b[at + 1..b.len().min(at + LONGEST_REFERENCE)];
+        let Some(semicolon) = memchr::memchr(b';', window) else {
+            continue;
+        };
+        // Both ends are ASCII bytes, so char boundaries.
+        let end = at + 1 + semicolon + 1;
+        buf.clear();
+        let decoded = html_escape::decode_html_entities_to_string(&raw[at..end], buf);
+        let mut chars = decoded.chars();
+        if let (Some(c), None) = (chars.next(), chars.next())
+            && c.is_alphanumeric()
+        {
+            out.push_str(&raw[copied..at]);
+            out.push(c);
+            copied = end;
+        }
+    }
+    out.push_str(&raw[copied..]);
+}
+
+/// U+202E, which makes what follows show right to left, letters too.
+const RIGHT_TO_LEFT_OVERRIDE: char = '\u{202E}';
+
+/// Writes `text` into `out` with each span that a right-to-left override
+/// shows reversed ("\u{202E}eerf\u{202C}" shows "free") put in the order it
+/// is read: up to the next pop (U+202C) or line break, by characters with
+/// their combining marks. The controls stay, for the folding to count.
+fn undo_overrides(text: &str, out: &mut String) {
+    out.clear();
+    let mut rest = text;
+    while let Some(at) = rest.find(RIGHT_TO_LEFT_OVERRIDE) {
+        let start = at + RIGHT_TO_LEFT_OVERRIDE.len_utf8();
+        out.push_str(&rest[..start]);
+        let len = rest[start..]
+            .find(['\u{202C}', '\n', '\r'])
+            .unwrap_or(rest.len() - start);
+        let span = &rest[start..start + len];
+        let mut end = span.len();
+        // Clusters from the last: a character and the marks after it.
+        while end > 0 {
+            let mut begin = end;
+            for (i, c) in span[..end].char_indices().rev() {
+                begin = i;
+                if !is_combining_mark(c) {
+                    break;
+                }
+            }
+            out.push_str(&span[begin..end]);
+            end = begin;
+        }
+        rest = &rest[start + len..];
+    }
+    out.push_str(rest);
 }
 
 /// Appends lower-cased visible characters to the text, counting the
@@ -321,6 +445,11 @@ mod tests {
         assert_eq!(c.text, "çláim frèè gïft, straße");
         assert_eq!(c.phrase, " claim free gift strasse ");
         assert_eq!(c.disguises, Disguises::default());
+        // On look-alike letters too, so that the word still reads.
+        let c = canon("your а\u{336}\u{334}с\u{336}с\u{337}о\u{336}unt");
+        assert_eq!(c.text, "your account");
+        // A Russian stress mark goes; "й" is composed first and stays.
+        assert_eq!(canon("за\u{301}мок, и\u{306}од").text, "замок, йод");
         // Marks on other scripts are spelling: Hindi vowel signs stay.
         let c = canon("नमस्ते");
         assert_eq!(c.text, "नमस्ते");
@@ -345,13 +474,69 @@ mod tests {
             ("heart_variation_selector", "❤\u{fe0f} it", "❤ it", 0),
             ("bom_at_start", "\u{feff}hello", "hello", 0),
             ("persian_zwnj", "می\u{200c}خواهم", "میخواهم", 0),
-            ("bidi_override", "abc\u{202e}fed", "abcfed", 1),
+            ("bidi_override", "abc\u{202e}fed", "abcdef", 1),
             ("math_bold", "𝐟𝐫𝐞𝐞", "free", 0),
         ];
         for &(name, raw, text, invisible) in cases {
             let c = canon(raw);
             assert_eq!(c.text, text, "{name}");
             assert_eq!(c.disguises.invisible, invisible, "{name}");
+        }
+    }
+
+    #[test]
+    fn html_character_references_are_decoded() {
+        // (name, raw, phrase)
+        let cases: &[(&str, &str, &str)] = &[
+            ("decimal", "fr&#101;&#101; g&#105;ft", " free gift "),
+            ("hex", "cl&#x61;&#X69;m now", " claim now "),
+            ("named_letters", "caf&eacute; cr&egrave;me", " cafe creme "),
+            (
+                "markup_stays",
+                "love it &lt;3 &amp; &#60;3",
+                " love it lt 3 amp 60 3 ",
+            ),
+            ("unknown_name_stays", "a &nosuch; b", " a nosuch b "),
+            ("no_semicolon_stays", "fish &chips", " fish chips "),
+            ("bare_ampersand", "Q&A at 5", " q a at 5 "),
+        ];
+        for &(name, raw, phrase) in cases {
+            assert_eq!(canon(raw).phrase, phrase, "{name}");
+        }
+        assert_eq!(rewrites_needed("Q&A at 5, fish & chips"), (false, false));
+        assert_eq!(rewrites_needed("&#102; \u{2019}"), (true, false));
+        assert_eq!(rewrites_needed("\u{2019} \u{202e}x"), (false, true));
+    }
+
+    #[test]
+    fn right_to_left_overrides_are_read_in_display_order() {
+        // (name, raw, text, bidi overrides counted)
+        let cases: &[(&str, &str, &str, u32)] = &[
+            (
+                "word",
+                "get \u{202e}eerf\u{202c} coins",
+                "get free coins",
+                1,
+            ),
+            ("to_line_end", "\u{202e}tfig eerf\nnow", "free gift\nnow", 1),
+            (
+                "marks_stay_on_their_letter",
+                "\u{202e}e\u{301}fac",
+                "café",
+                1,
+            ),
+            (
+                "two_spans",
+                "\u{202e}mialc\u{202c} \u{202e}won",
+                "claim now",
+                2,
+            ),
+            ("hebrew_without_override", "שלום free", "שלום free", 0),
+        ];
+        for &(name, raw, text, overrides) in cases {
+            let c = canon(raw);
+            assert_eq!(c.text, text, "{name}");
+            assert_eq!(c.disguises.invisible, overrides, "{name}");
         }
     }
 

@@ -7,9 +7,13 @@
 //!   "free gift"). Numbers ("order 123", "$49.99") have no letters and stay;
 //!   codes with other digits ("summer20", "1z999aa1") stay too;
 //! - spaced-out letters: a run of at least three single letters separated
-//!   by one space, dot, dash, underscore or star is joined, and a double
-//!   space inside the run separates words ("f r e e  c r y p t o" →
-//!   "free crypto", "c.l.a.i.m" → "claim").
+//!   by one space, dot, dash, underscore, star, line break or emoji is
+//!   joined, and a double space or a blank line inside the run separates
+//!   words ("f r e e  c r y p t o" → "free crypto", "c.l.a.i.m" → "claim",
+//!   "f🔥r🔥e🔥e g🔥i🔥f🔥t" → "free gift", one letter a line → the word).
+//!   When a run joins its letters with something other than a space, a
+//!   single space in it separates words. Only single letters are joined:
+//!   pieces of two letters or more are words, never glued.
 
 use super::chars::latin_base;
 use super::leet::{Leet, is_leet_symbol, leet_kind, leet_letter};
@@ -29,32 +33,78 @@ pub(super) fn is_letter(c: char) -> bool {
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Gap {
-    /// One separator between letters of a spaced-out word.
+    /// One space between letters: of a spaced-out word, or between the
+    /// words of a run joined by something else.
+    Space,
+    /// Another separator between letters of a spaced-out word.
     Join,
-    /// Two or three spaces: a word break inside a spaced-out run.
+    /// Two or three spaces, or a blank line: a word break inside a run.
     Break,
     /// Anything else ends a run.
     Other,
 }
 
 fn gap(g: &str) -> Gap {
+    // The gaps of ordinary text first, by their bytes.
+    match g.as_bytes() {
+        b" " => Gap::Space,
+        [b'.' | b'-' | b'_' | b'*' | b'\n'] | b"\r\n" => Gap::Join,
+        b"  " | b"   " => Gap::Break,
+        b if b.is_ascii() && !b.contains(&b'\n') => Gap::Other,
+        _ => gap_slow(g),
+    }
+}
+
+fn gap_slow(g: &str) -> Gap {
     let mut chars = g.chars();
-    match (chars.next(), chars.next()) {
-        (Some(' ' | '.' | '-' | '_' | '*' | '·' | '•'), None) => Gap::Join,
+    match (chars.next(), chars.next(), chars.next()) {
+        (Some(' '), None, _) => Gap::Space,
+        (Some('.' | '-' | '_' | '*' | '·' | '•' | '\n'), None, _)
+        | (Some('\r'), Some('\n'), None) => Gap::Join,
+        // An emoji or a symbol, with its skin tone or a second regional
+        // indicator: "f🔥r🔥e🔥e".
+        (Some(a), b, None) if is_symbol(a) && b.is_none_or(is_symbol) => Gap::Join,
         _ if (2..=3).contains(&g.len()) && g.bytes().all(|b| b == b' ') => Gap::Break,
+        _ if g.bytes().filter(|&b| b == b'\n').count() == 2
+            && g.bytes().all(|b| matches!(b, b'\n' | b'\r' | b' ')) =>
+        {
+            Gap::Break
+        }
         _ => Gap::Other,
     }
 }
 
-/// The end (exclusive) of the spaced-out run starting at token `i`, if one
-/// starts there.
-fn spaced_run(text: &str, tokens: &[Token], i: usize) -> Option<usize> {
+/// A character outside ASCII that is neither part of a word nor a space:
+/// an emoji, a pictograph, a dingbat.
+fn is_symbol(c: char) -> bool {
+    !c.is_ascii() && !c.is_whitespace() && !is_word_char(c)
+}
+
+/// A spaced-out run of single letters: where it ends (exclusive), and
+/// whether its single spaces separate words (its letters are joined by
+/// something else: dots, line breaks, emoji).
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    end: usize,
+    spaces_break: bool,
+}
+
+impl Run {
+    /// Whether the gap between two tokens of the run separates words.
+    fn breaks(self, gap: Gap) -> bool {
+        gap == Gap::Break || (gap == Gap::Space && self.spaces_break)
+    }
+}
+
+/// The spaced-out run starting at token `i`, if one starts there.
+fn spaced_run(text: &str, tokens: &[Token], i: usize) -> Option<Run> {
     let letter = |t: &Token| t.single.is_some_and(is_letter);
     tokens[i].single?;
     let mut j = i + 1;
-    let mut joins = 0;
+    let (mut spaces, mut joins) = (0, 0);
     while j < tokens.len() && tokens[j].single.is_some() {
         match gap(&text[tokens[j - 1].end as usize..tokens[j].start as usize]) {
+            Gap::Space => spaces += 1,
             Gap::Join => joins += 1,
             Gap::Break => {}
             Gap::Other => break,
@@ -62,7 +112,10 @@ fn spaced_run(text: &str, tokens: &[Token], i: usize) -> Option<usize> {
         j += 1;
     }
     let letters = tokens[i..j].iter().filter(|t| letter(t)).count();
-    (j - i >= 3 && letters >= 3 && joins > 0).then_some(j)
+    (j - i >= 3 && letters >= 3 && spaces + joins > 0).then_some(Run {
+        end: j,
+        spaces_break: joins > 0,
+    })
 }
 
 /// Builds the phrase form of `text` into `out`.
@@ -118,13 +171,15 @@ fn build_full(
     let mut strong = 0;
     let mut i = 0;
     while i < tokens.len() {
-        if let Some(j) = spaced_run(text, tokens, i) {
+        if let Some(run) = spaced_run(text, tokens, i) {
+            let j = run.end;
             buf.clear();
             let mut letters = 0;
             for k in i..j {
                 if k > i
-                    && gap(&text[tokens[k - 1].end as usize..tokens[k].start as usize])
-                        == Gap::Break
+                    && run.breaks(gap(
+                        &text[tokens[k - 1].end as usize..tokens[k].start as usize]
+                    ))
                 {
                     buf.push(' ');
                 }
@@ -190,7 +245,7 @@ fn in_link(text: &str, start: usize, end: usize) -> bool {
 /// most DMs. Returns `false`, with `out` half written, as soon as it meets
 /// what needs the full path: a leet symbol, letters and digits in one
 /// token, or three single characters in a row with no other gap than a
-/// join or a word break between them (where a spaced-out run may start;
+/// space, a join or a word break between them (where a spaced-out run may start;
 /// "i'm" or "a b" cannot be one).
 fn build_plain_ascii(text: &str, out: &mut String) -> bool {
     let bytes = text.as_bytes();
@@ -420,6 +475,35 @@ mod tests {
             ("two_letters_stay", "i.e. this", " i e this ", 0),
             ("ordinary_sentence", "i am a big fan", " i am a big fan ", 0),
             ("numbers_alone_stay", "1 2 3 go", " 1 2 3 go ", 0),
+            ("emoji_between", "f🔥r🔥e🔥e g💰i💰f💰t!", " free gift ", 1),
+            ("skin_tone_between", "w👍🏽i👍🏽n👍🏽s", " wins ", 1),
+            (
+                "dotted_words",
+                "c.l.a.i.m y.o.u.r p.r.i.z.e",
+                " claim your prize ",
+                1,
+            ),
+            (
+                "one_letter_a_line",
+                "f\nr\ne\ne\n\ng\ni\nf\nt",
+                " free gift ",
+                1,
+            ),
+            ("crlf", "w\r\ni\r\nn now", " win now ", 0),
+            (
+                "words_on_lines_stay",
+                "hi\nthere\nfriend",
+                " hi there friend ",
+                0,
+            ),
+            (
+                "emoji_between_words_stay",
+                "love 😍 it 😍 so much",
+                " love it so much ",
+                0,
+            ),
+            ("heart_between_two", "i❤u", " i u ", 0),
+            ("sizes_on_lines", "sizes:\nS\nM\nL", " sizes sml ", 0),
         ];
         for &(name, raw, phrase, spaced) in cases {
             let c = canon(raw);
