@@ -155,6 +155,29 @@ mod tests {
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
+    /// A symlink planted at the temporary name a save is about to use is
+    /// not followed: the save fails and the file it points at is intact.
+    #[cfg(unix)]
+    #[test]
+    fn a_symlink_planted_at_the_temporary_name_is_not_followed() {
+        let dir = scratch_dir("planted");
+        let victim = dir.join("victim");
+        std::fs::write(&victim, b"not yours").unwrap();
+        let tmp = temporary(&dir.join("model.dmgm"));
+        std::os::unix::fs::symlink(&victim, &tmp).unwrap();
+        let e = write_new(&tmp, b"payload").unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::AlreadyExists);
+        assert_eq!(std::fs::read(&victim).unwrap(), b"not yours");
+        // A dangling one is not followed either (it would create the file
+        // it names).
+        let dangling = dir.join("elsewhere");
+        std::fs::remove_file(&tmp).unwrap();
+        std::os::unix::fs::symlink(&dangling, &tmp).unwrap();
+        assert!(write_new(&tmp, b"payload").is_err());
+        assert!(!dangling.exists());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
     #[test]
     fn reading_refuses_a_file_over_the_cap_before_reading_it() {
         let dir = scratch_dir("capped");

@@ -189,6 +189,23 @@ fn load_once(dir: &Path, manifest_path: &Path) -> Result<Option<Loaded>, (Error,
     if text.is_empty() {
         return Err(fail(bad(manifest_path, "empty")));
     }
+    // The first line says which format follows, before anything else is
+    // read: a newer format may not even checksum the same way.
+    match text.lines().next() {
+        Some(HEADER) => {}
+        Some(h) if h.starts_with("dmguard-state ") => {
+            return Err(fail(bad(
+                manifest_path,
+                format!("unsupported version: \"{h}\", this library reads \"{HEADER}\""),
+            )));
+        }
+        _ => {
+            return Err(fail(bad(
+                manifest_path,
+                format!("not a saved state (expected \"{HEADER}\")"),
+            )));
+        }
+    }
     let body_end = text
         .rfind("checksum ")
         .ok_or_else(|| fail(bad(manifest_path, "truncated: no checksum line")))?;
@@ -205,21 +222,7 @@ fn load_once(dir: &Path, manifest_path: &Path) -> Result<Option<Loaded>, (Error,
         )));
     }
     let mut lines = body.lines();
-    match lines.next() {
-        Some(HEADER) => {}
-        Some(h) if h.starts_with("dmguard-state ") => {
-            return Err(fail(bad(
-                manifest_path,
-                format!("unsupported version: \"{h}\", this library reads \"{HEADER}\""),
-            )));
-        }
-        _ => {
-            return Err(fail(bad(
-                manifest_path,
-                format!("not a saved state (expected \"{HEADER}\")"),
-            )));
-        }
-    }
+    lines.next();
     let state = lines
         .next()
         .and_then(|l| l.strip_prefix("state "))
@@ -248,23 +251,28 @@ fn load_once(dir: &Path, manifest_path: &Path) -> Result<Option<Loaded>, (Error,
                 ),
             )));
         }
-        // Never more than the manifest promised: a file that grew is
-        // refused after reading one byte past it.
-        let bytes = match read_capped(&path, len, |m| {
-            bad(&path, format!("damaged: {m} (the manifest's size)"))
-        }) {
+        let short_or_long = |found: u64| {
+            let problem = if found < len {
+                format!("truncated: {found} bytes, the manifest says {len}")
+            } else {
+                format!("damaged: {found} bytes, longer than the {len} the manifest says")
+            };
+            bad(&path, problem)
+        };
+        // The size is checked before the file is read, and the read stops
+        // one byte past the manifest's size should the file grow meanwhile.
+        let bytes = match std::fs::metadata(&path) {
+            Ok(m) if m.len() != len => return Err(fail(short_or_long(m.len()))),
+            Ok(_) => read_capped(&path, len, |_| short_or_long(len + 1)),
+            Err(e) => Err(Error::io(&path, e)),
+        };
+        let bytes = match bytes {
             Ok(bytes) => bytes,
             Err(e) if !path.exists() => return Err((e, Some(raw))),
             Err(e) => return Err(fail(e)),
         };
         if bytes.len() as u64 != len {
-            return Err(fail(bad(
-                &path,
-                format!(
-                    "truncated or damaged: {} bytes, the manifest says {len}",
-                    bytes.len()
-                ),
-            )));
+            return Err(fail(short_or_long(bytes.len() as u64)));
         }
         if fnv(&bytes) != sum {
             return Err(fail(bad(
