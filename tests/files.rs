@@ -381,3 +381,104 @@ fn saving_over_a_symlink_replaces_the_link_not_its_target() {
     assert_eq!(std::fs::read(&victim).unwrap(), b"not yours");
     Filter::builder().state_dir(&state).build().unwrap();
 }
+
+/// Two filters whose saved states differ in lessons and stream.
+fn two_filters() -> (Filter, Filter) {
+    let (a, b) = (taught(), taught());
+    for i in 0..200 {
+        b.check(
+            &Message::new("is the store open on sunday?")
+                .with_sender(&format!("b{i}"))
+                .with_timestamp_ms(1_750_000_100_000 + i * 100),
+        );
+    }
+    b.learn_scoped(
+        &Message::new("free gift card, reply with your bank pin").with_id("b1"),
+        Label::Spam,
+        LearnScope::Brand("brand_b"),
+    );
+    (a, b)
+}
+
+fn state_probes() -> Vec<Message<'static>> {
+    [
+        "zorblax coins at coin-drop.example/claim",
+        "zorblax giveaway ends today",
+        "free gift card, reply with your bank pin",
+        "where is my order?",
+    ]
+    .into_iter()
+    .flat_map(|t| {
+        ["brand_a", "brand_b"]
+            .map(|brand| Message::new(t).with_recipient(brand).with_sender("probe"))
+    })
+    .collect()
+}
+
+/// What a filter started from the state in `dir` says of the probes, and
+/// how much of the stream it remembers.
+fn loaded_verdicts(dir: &Path) -> (Vec<dmguard::Verdict>, usize) {
+    let filter = Filter::builder().state_dir(dir).build().unwrap();
+    let senders = filter.stats().senders;
+    (
+        state_probes().iter().map(|m| filter.check(m)).collect(),
+        senders,
+    )
+}
+
+/// Run as a child by the killed-writer test: saves the two filters'
+/// states in turn until killed, saying when the first save is done.
+#[test]
+fn save_states_in_a_loop_when_asked() {
+    let Ok(dir) = std::env::var("DMGUARD_STATE_LOOP") else {
+        return;
+    };
+    let (a, b) = two_filters();
+    for i in 0u64.. {
+        if i % 2 == 0 { &a } else { &b }.save_state(&dir).unwrap();
+        if i == 0 {
+            std::fs::write(format!("{dir}.ready"), b"").unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_state_writer_killed_mid_save_leaves_one_whole_state() {
+    let (a, b) = two_filters();
+    let expected: Vec<_> = [&a, &b]
+        .iter()
+        .enumerate()
+        .map(|(i, f)| {
+            let dir = TempDir::new(&format!("reference-{i}"));
+            f.save_state(&dir.0).unwrap();
+            loaded_verdicts(&dir.0)
+        })
+        .collect();
+    assert_ne!(expected[0], expected[1], "the two states can be told apart");
+    let dir = TempDir::new("killed-state");
+    let ready = PathBuf::from(format!("{}.ready", dir.0.display()));
+    let exe = std::env::current_exe().unwrap();
+    for round in 0..6u64 {
+        let mut child = std::process::Command::new(&exe)
+            .args(["--exact", "save_states_in_a_loop_when_asked", "--nocapture"])
+            .env("DMGUARD_STATE_LOOP", &dir.0)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let waited = std::time::Instant::now();
+        while !ready.exists() {
+            assert!(waited.elapsed().as_secs() < 120, "the child never saved");
+            std::thread::sleep(std::time::Duration::from_millis(2));
+        }
+        // Kill at a different moment of a save each round.
+        std::thread::sleep(std::time::Duration::from_millis(5 + 13 * round));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        std::fs::remove_file(&ready).unwrap();
+        let got = loaded_verdicts(&dir.0);
+        assert!(
+            got == expected[0] || got == expected[1],
+            "round {round}: the state is one of the two whole"
+        );
+    }
+}
