@@ -297,14 +297,12 @@ fn a_model_writer_killed_mid_save_leaves_one_whole_model() {
     let ready = PathBuf::from(format!("{}.ready", path.display()));
     let (a, b) = two_models();
     let (a, b) = (a.to_bytes(), b.to_bytes());
-    let exe = std::env::current_exe().unwrap();
     for round in 0..6u64 {
-        let mut child = std::process::Command::new(&exe)
-            .args(["--exact", "save_models_in_a_loop_when_asked", "--nocapture"])
-            .env("DMGUARD_MODEL_LOOP", &path)
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
+        let child = Child::spawn(
+            "save_models_in_a_loop_when_asked",
+            "DMGUARD_MODEL_LOOP",
+            &path,
+        );
         let waited = std::time::Instant::now();
         while !ready.exists() {
             assert!(waited.elapsed().as_secs() < 120, "the child never saved");
@@ -312,8 +310,7 @@ fn a_model_writer_killed_mid_save_leaves_one_whole_model() {
         }
         // Kill at a different moment of a save each round.
         std::thread::sleep(std::time::Duration::from_millis(7 + 11 * round));
-        child.kill().unwrap();
-        child.wait().unwrap();
+        drop(child);
         std::fs::remove_file(&ready).unwrap();
         let on_disk = Model::load(&path)
             .unwrap_or_else(|e| panic!("round {round}: {e}"))
@@ -442,29 +439,90 @@ fn save_states_in_a_loop_when_asked() {
     }
 }
 
-#[test]
-fn a_state_writer_killed_mid_save_leaves_one_whole_state() {
+/// What filters started from the two states of [`two_filters`] say.
+fn expected_states(name: &str) -> Vec<(Vec<dmguard::Verdict>, usize)> {
     let (a, b) = two_filters();
     let expected: Vec<_> = [&a, &b]
         .iter()
         .enumerate()
         .map(|(i, f)| {
-            let dir = TempDir::new(&format!("reference-{i}"));
+            let dir = TempDir::new(&format!("{name}-reference-{i}"));
             f.save_state(&dir.0).unwrap();
             loaded_verdicts(&dir.0)
         })
         .collect();
     assert_ne!(expected[0], expected[1], "the two states can be told apart");
+    expected
+}
+
+/// A child process that is killed when dropped, so that a failing test
+/// leaves no writer behind.
+struct Child(std::process::Child);
+
+impl Child {
+    /// This test binary running test `name` with `var` set to `value`.
+    fn spawn(name: &str, var: &str, value: &Path) -> Child {
+        Child(
+            std::process::Command::new(std::env::current_exe().unwrap())
+                .args(["--exact", name, "--nocapture"])
+                .env(var, value)
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap(),
+        )
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn state_saver(dir: &Path) -> Child {
+    Child::spawn(
+        "save_states_in_a_loop_when_asked",
+        "DMGUARD_STATE_LOOP",
+        dir,
+    )
+}
+
+#[test]
+fn two_processes_saving_into_one_directory_while_it_is_read() {
+    let expected = expected_states("two-processes");
+    let dir = TempDir::new("two-processes");
+    let children = [state_saver(&dir.0), state_saver(&dir.0)];
+    let ready = PathBuf::from(format!("{}.ready", dir.0.display()));
+    let waited = std::time::Instant::now();
+    while !ready.exists() {
+        assert!(waited.elapsed().as_secs() < 120, "no child ever saved");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let reading = std::time::Instant::now();
+    let mut loads = 0;
+    while reading.elapsed() < std::time::Duration::from_millis(1500) {
+        let got = loaded_verdicts(&dir.0);
+        assert!(
+            got == expected[0] || got == expected[1],
+            "load {loads}: one of the two states, whole"
+        );
+        loads += 1;
+    }
+    drop(children);
+    let _ = std::fs::remove_file(&ready);
+    let got = loaded_verdicts(&dir.0);
+    assert!(got == expected[0] || got == expected[1]);
+    assert!(loads > 0);
+}
+
+#[test]
+fn a_state_writer_killed_mid_save_leaves_one_whole_state() {
+    let expected = expected_states("killed");
     let dir = TempDir::new("killed-state");
     let ready = PathBuf::from(format!("{}.ready", dir.0.display()));
-    let exe = std::env::current_exe().unwrap();
     for round in 0..6u64 {
-        let mut child = std::process::Command::new(&exe)
-            .args(["--exact", "save_states_in_a_loop_when_asked", "--nocapture"])
-            .env("DMGUARD_STATE_LOOP", &dir.0)
-            .stdout(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
+        let child = state_saver(&dir.0);
         let waited = std::time::Instant::now();
         while !ready.exists() {
             assert!(waited.elapsed().as_secs() < 120, "the child never saved");
@@ -472,8 +530,7 @@ fn a_state_writer_killed_mid_save_leaves_one_whole_state() {
         }
         // Kill at a different moment of a save each round.
         std::thread::sleep(std::time::Duration::from_millis(5 + 13 * round));
-        child.kill().unwrap();
-        child.wait().unwrap();
+        drop(child);
         std::fs::remove_file(&ready).unwrap();
         let got = loaded_verdicts(&dir.0);
         assert!(
@@ -481,4 +538,22 @@ fn a_state_writer_killed_mid_save_leaves_one_whole_state() {
             "round {round}: the state is one of the two whole"
         );
     }
+}
+
+/// A first save killed before it published anything leaves only its lock
+/// and temporary files: that is no state, and a filter starts fresh; a
+/// state directory whose manifest is lost is an error, not a fresh start.
+#[test]
+fn leftovers_of_a_killed_first_save_are_no_state_but_a_lost_manifest_is_an_error() {
+    let dir = TempDir::new("leftovers");
+    std::fs::write(dir.0.join("LOCK"), b"").unwrap();
+    std::fs::create_dir(dir.0.join("tmp-123-0-1-abc")).unwrap();
+    std::fs::write(dir.0.join("MANIFEST.tmp-123-1-2-def"), b"dmguard-st").unwrap();
+    let filter = Filter::builder().state_dir(&dir.0).build().unwrap();
+    assert_eq!(filter.stats().senders, 0);
+
+    taught().save_state(&dir.0).unwrap();
+    std::fs::remove_file(dir.0.join("MANIFEST")).unwrap();
+    let e = Filter::builder().state_dir(&dir.0).build().unwrap_err();
+    assert!(e.to_string().contains("MANIFEST: missing"), "{e}");
 }

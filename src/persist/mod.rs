@@ -14,8 +14,11 @@
 //! through a synced temporary file and a rename, and only then removes the
 //! previous state. A reader follows `MANIFEST`, so it sees the old state or
 //! the new one, never half of one; a writer killed at any point leaves the
-//! previous state loadable. Saves within one process take turns; two
-//! processes must not save into one directory at once.
+//! previous state loadable. Saves take turns: within one process through
+//! a mutex, between processes through an exclusive lock on `DIR/LOCK`
+//! (released by the system when a holder dies), so that no save removes
+//! a state another has just published. Readers take no lock: one that
+//! finds a state removed under it reads the new manifest again.
 
 mod atomic;
 pub(crate) mod codec;
@@ -30,6 +33,7 @@ use crate::Error;
 use crate::hash::fnv;
 
 const MANIFEST: &str = "MANIFEST";
+const LOCK: &str = "LOCK";
 const HEADER: &str = "dmguard-state 1";
 pub(crate) const MODEL: &str = "model.dmgm";
 pub(crate) const LEARNED: &str = "learned.bin";
@@ -43,6 +47,15 @@ static SAVING: Mutex<()> = Mutex::new(());
 pub(crate) fn save(dir: &Path, files: &[(&str, Vec<u8>)]) -> Result<(), Error> {
     let _turn = SAVING.lock().unwrap_or_else(|e| e.into_inner());
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    // Held until the save returns; nothing is ever written to it.
+    let lock_path = dir.join(LOCK);
+    let lock = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&lock_path)
+        .map_err(|e| Error::io(&lock_path, e))?;
+    lock.lock().map_err(|e| Error::io(&lock_path, e))?;
     let name = unique();
     let tmp = dir.join(format!("tmp-{name}"));
     let state = format!("state-{name}");
@@ -165,7 +178,19 @@ fn load_once(dir: &Path, manifest_path: &Path) -> Result<Option<Loaded>, (Error,
         Ok(bytes) => bytes,
         Err(e) if !manifest_path.exists() && std::fs::symlink_metadata(manifest_path).is_err() => {
             let empty = match std::fs::read_dir(dir) {
-                Ok(mut entries) => entries.next().is_none(),
+                // The lock and the temporary files of a first save that
+                // failed or was killed are no state either. A state
+                // directory without a manifest is: its manifest was lost.
+                Ok(mut entries) => entries.all(|e| {
+                    e.is_ok_and(|e| {
+                        let name = e.file_name();
+                        let name = name.to_string_lossy();
+                        name == LOCK
+                            || ["tmp-", "MANIFEST.tmp-"]
+                                .iter()
+                                .any(|p| name.starts_with(p))
+                    })
+                }),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
                 Err(e) => return Err((Error::io(dir, e), None)),
             };
