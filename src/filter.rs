@@ -145,7 +145,9 @@ impl Filter {
     /// ([`Filter::snapshot_state`]). The directory is replaced atomically
     /// and every file carries a checksum: a reader sees the previous state
     /// or this one, never half of one, even when the saving process is
-    /// killed. Restore it with [`FilterBuilder::state_dir`].
+    /// killed, and saves into one directory take turns, between threads
+    /// and between processes. The files agree with each other: no lesson
+    /// is half saved. Restore it with [`FilterBuilder::state_dir`].
     ///
     /// ```
     /// use dmguard::{Filter, Label, Message};

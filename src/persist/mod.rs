@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! DIR/MANIFEST             which state is current, and each file's size and checksum
+//! DIR/LOCK                 locked by the save under way (empty)
 //! DIR/state-<unique>/      the current state's files:
 //!     model.dmgm           the model with its learned weights (absent without a model)
 //!     learned.bin          per-brand overlays, unlearn journals, brand reputation
