@@ -1,7 +1,7 @@
 //! The filter: built once from a policy, then shared to check every message.
 
 use std::cell::RefCell;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use crate::Error;
 use crate::classifier::{self, Classifier, Model, OverlayStats, WordCache, Words};
@@ -50,6 +50,13 @@ struct Inner {
     /// The trained text classifier and the combination it was fitted
     /// with; `None` for a rules-only filter.
     model: Option<(Classifier, Model)>,
+    /// Held shared by each lesson (learn, unlearn) and exclusively while
+    /// [`Filter::save_state`] copies the learned state or
+    /// [`Filter::restore_state`] adds to it: a lesson touches the
+    /// classifier and the domain reputation under their own locks, one
+    /// after the other, and a save must never catch one half of it (the
+    /// journal of a lesson without its counts). Checks never take it.
+    lessons: RwLock<()>,
 }
 
 /// Per-thread buffers reused between messages, so that checking a message
@@ -124,6 +131,7 @@ impl Filter {
     /// assert_eq!(filter.check(&other), other_before);
     /// ```
     pub fn unlearn(&self, id: &str) -> bool {
+        let _lesson = self.lesson();
         let links = self.inner.links.unlearn(id);
         let weights = match &self.inner.model {
             Some((classifier, _)) => classifier.unlearn(id),
@@ -138,7 +146,9 @@ impl Filter {
     /// ([`Filter::snapshot_state`]). The directory is replaced atomically
     /// and every file carries a checksum: a reader sees the previous state
     /// or this one, never half of one, even when the saving process is
-    /// killed. Restore it with [`FilterBuilder::state_dir`].
+    /// killed, and saves into one directory take turns, between threads
+    /// and between processes. The files agree with each other: no lesson
+    /// is half saved. Restore it with [`FilterBuilder::state_dir`].
     ///
     /// ```
     /// use dmguard::{Filter, Label, Message};
@@ -158,6 +168,14 @@ impl Filter {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn save_state(&self, dir: impl AsRef<std::path::Path>) -> Result<(), Error> {
+        let files = self.encode_state()?;
+        persist::save(dir.as_ref(), &files)
+    }
+
+    /// The files of [`Filter::save_state`], copied while no lesson is half
+    /// done, so that they agree with each other.
+    fn encode_state(&self) -> Result<Vec<(&'static str, Vec<u8>)>, Error> {
+        let _no_lessons = self.no_lessons();
         let mut learned = Enc::default();
         learned.bytes.extend_from_slice(LEARNED_MAGIC);
         let mut files = Vec::with_capacity(3);
@@ -178,7 +196,20 @@ impl Filter {
         let mut stream = Vec::new();
         self.snapshot_state().to_writer(&mut stream)?;
         files.push((persist::STREAM, stream));
-        persist::save(dir.as_ref(), &files)
+        Ok(files)
+    }
+
+    /// Shared hold of [`Inner::lessons`], for one lesson.
+    fn lesson(&self) -> RwLockReadGuard<'_, ()> {
+        self.inner.lessons.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Exclusive hold of [`Inner::lessons`]: no lesson runs meanwhile.
+    fn no_lessons(&self) -> RwLockWriteGuard<'_, ()> {
+        self.inner
+            .lessons
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     /// Puts back the learned state of [`Filter::save_state`] (all but the
@@ -354,6 +385,7 @@ impl Filter {
     /// Adds a snapshot's senders and campaigns to this filter's stream
     /// state. Fails only on a snapshot from an unsupported version.
     pub fn restore_state(&self, snapshot: &StateSnapshot) -> Result<(), Error> {
+        let _no_lessons = self.no_lessons();
         self.inner.stream.restore(snapshot)?;
         self.inner.links.restore_reputation(snapshot.domains());
         Ok(())
@@ -438,6 +470,7 @@ impl Filter {
             LearnScope::Brand(brand) => Some(brand),
         };
         let text = truncate(msg.text, self.inner.policy.limits.max_text_bytes);
+        let _lesson = self.lesson();
         self.inner.links.learn(text, label, msg.id, brand);
         if let Some((classifier, _)) = &self.inner.model {
             with_scratch(|scratch| {
@@ -614,6 +647,7 @@ impl FilterBuilder {
                 weights,
                 policy,
                 model,
+                lessons: RwLock::new(()),
             }),
         })
     }

@@ -120,6 +120,10 @@ impl Default for Policy {
     }
 }
 
+/// The largest policy file read: far more than any list of phrases or
+/// domains an operator keeps; a larger file is refused before it is read.
+const MAX_FILE_BYTES: u64 = 64 << 20;
+
 impl Policy {
     /// Reads a policy from TOML text and checks it.
     pub fn from_toml_str(source: &str) -> Result<Policy, Error> {
@@ -136,10 +140,19 @@ impl Policy {
     }
 
     /// Reads a policy file: JSON when the name ends in `.json`, TOML
-    /// otherwise. Errors name the file.
+    /// otherwise. Errors name the file. An empty file, one that is not
+    /// UTF-8, or one over 64 MiB (refused before it is read) is an error.
     pub fn from_path(path: impl AsRef<Path>) -> Result<Policy, Error> {
         let path = path.as_ref();
-        let source = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let at = || Some(path.display().to_string());
+        let bytes = crate::persist::read_capped(path, MAX_FILE_BYTES, |m| Error::policy(at(), m))?;
+        let source =
+            String::from_utf8(bytes).map_err(|_| Error::policy(at(), "corrupt: not UTF-8 text"))?;
+        if source.trim().is_empty() {
+            // An empty file is a write that went wrong, not a wish for the
+            // built-in policy.
+            return Err(Error::policy(at(), "empty: the file holds no policy"));
+        }
         let parsed = if path.extension().is_some_and(|e| e == "json") {
             Policy::from_json_str(&source)
         } else {

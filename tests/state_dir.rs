@@ -128,7 +128,7 @@ fn a_restored_filter_gives_the_same_verdicts_and_can_unlearn() {
     let again = Filter::builder().state_dir(&dir.0).build().unwrap();
     assert_eq!(verdicts(&again), verdicts(&restored));
     let states = std::fs::read_dir(&dir.0).unwrap().count();
-    assert_eq!(states, 2, "MANIFEST and one state directory");
+    assert_eq!(states, 3, "MANIFEST, LOCK and one state directory");
 }
 
 #[test]

@@ -29,6 +29,10 @@ const VERSION: u32 = 1;
 /// Smallest and largest hashed table accepted.
 pub(crate) const MIN_BITS: u32 = 8;
 pub(crate) const MAX_BITS: u32 = 24;
+/// The largest model file read: every weight of the largest table (index,
+/// weight and gradient sum, 12 bytes each) and room to spare for the
+/// header and the combination weights.
+const MAX_FILE_BYTES: u64 = (12 << MAX_BITS) + (16 << 20);
 
 /// A trained model: the text classifier's weights and the fitted weights
 /// that combine its log-odds with every other reason into a calibrated
@@ -213,10 +217,13 @@ impl Model {
         parse_payload(payload)
     }
 
-    /// Reads a model file.
+    /// Reads a model file. A file larger than the largest model this
+    /// library can write (a table of 2^24 weights) is refused before it is
+    /// read; every error names the file.
     pub fn load(path: impl AsRef<Path>) -> Result<Model, Error> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let bytes =
+            crate::persist::read_capped(path, MAX_FILE_BYTES, |m| Error::model(m).in_file(path))?;
         Model::from_bytes(&bytes).map_err(|e| e.in_file(path))
     }
 

@@ -356,10 +356,12 @@ impl Reputation {
             }
             journal.record(&id, changes);
         }
+        // The journal before the brands, in the order `learn` takes them.
+        let mut journal_slot = self.journal.lock().unwrap_or_else(|e| e.into_inner());
         let mut brands = self.brands.write().unwrap_or_else(|e| e.into_inner());
         *brands = Brands { tables, lessons };
         self.brand_count.store(brands.tables.len(), Relaxed);
-        *self.journal.lock().unwrap_or_else(|e| e.into_inner()) = journal;
+        *journal_slot = journal;
         Ok(())
     }
 
