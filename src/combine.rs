@@ -15,7 +15,8 @@ use crate::verdict::{Action, Family, Reason, Verdict};
 pub(crate) const PIPELINE_CODES: &[CodeInfo] = &[CodeInfo {
     code: "TEXT_TRUNCATED",
     default_weight: 0.25,
-    summary: "the text is longer than the policy's max_text_bytes; only its start was examined",
+    summary: "the text is longer than the policy's max_text_bytes; only its start and end were \
+              examined (strength 1 at the cap, up to 4 the more it overshoots)",
 }];
 
 /// Codes of the policy's own allow and deny lists, and the combination's
