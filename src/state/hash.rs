@@ -73,11 +73,16 @@ impl HashKey {
         family ^ self.0
     }
 
-    /// A band key as the tables store it: keyed, so that which set it lands
-    /// in cannot be worked out from the text (unchanged under key 0).
+    /// A band key as the tables store it: keyed and mixed, so that which
+    /// set it lands in cannot be worked out from the text (a table picks a
+    /// key's first set by its top bits, which a plain xor would leave
+    /// equal for equal top bits). Unchanged under key 0.
     #[inline]
     pub fn band(self, key: u64) -> u64 {
-        nonzero(key ^ self.0)
+        if self.0 == 0 {
+            return key;
+        }
+        nonzero(mix(key ^ self.0))
     }
 }
 
@@ -191,6 +196,14 @@ mod tests {
         // Key 0 is the public seeds of old snapshots.
         assert_eq!(HashKey(0).seed(SENDER_SEED), SENDER_SEED);
         assert_eq!(HashKey(0).band(42), 42);
+        // Keys that share their top bits, as a crafted text's bands could,
+        // do not share them once keyed.
+        let fixed = HashKey(0x1234_5678_9abc_def1);
+        let (x, y) = (
+            fixed.band(0xabcd_0000_0000_0001),
+            fixed.band(0xabcd_0000_0000_0002),
+        );
+        assert_ne!(x >> 48, y >> 48);
         assert_ne!(
             hash_str("u1", a.seed(SENDER_SEED)),
             hash_str("u1", b.seed(SENDER_SEED))
