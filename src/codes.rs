@@ -215,7 +215,8 @@ codes! {
     // From the pipeline itself: padding a text past the limit is a trick
     // of the text.
     TEXT_TRUNCATED: Text, 0.25,
-        "the text is longer than the policy's max_text_bytes; only its start was examined";
+        "the text is longer than the policy's max_text_bytes; only its start and end were \
+         examined (strength 1 at the cap, up to 4 the more it overshoots)";
 
     // The policy's own allow and deny lists.
     POLICY_ALLOW_SENDER: Policy, -12.0,

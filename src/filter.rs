@@ -11,6 +11,7 @@ use crate::features::Evidence;
 use crate::features::link::{Link, LinkExpander, LinkRules, LinkScratch};
 use crate::features::lists::ListRules;
 use crate::features::text::TextRules;
+use crate::limits;
 use crate::message::{Label, Message};
 use crate::normalize::Canonical;
 use crate::persist::{
@@ -71,6 +72,9 @@ struct Scratch {
     word_cache: WordCache,
     evidence: Evidence,
     links: LinkScratch,
+    /// The part of a text over `max_text_bytes` that is read (see
+    /// `limits::examined`); empty until such a text comes.
+    long: String,
 }
 
 thread_local! {
@@ -289,17 +293,18 @@ impl Filter {
             words,
             evidence,
             links,
+            long,
             ..
         } = scratch;
         evidence.clear();
-        let text = truncate(msg.text, inner.policy.limits.max_text_bytes);
-        if text.len() < msg.text.len() {
+        let max = inner.policy.limits.max_text_bytes;
+        let text = limits::examined(msg.text, max, long);
+        if msg.text.len() > max {
             evidence.push(
                 Code::TEXT_TRUNCATED,
-                1.0,
+                limits::overshoot(msg.text.len(), max),
                 format!(
-                    "only the first {} of {} bytes were examined",
-                    text.len(),
+                    "the text has {} bytes: only its first and last {max} in all were examined",
                     msg.text.len()
                 ),
             );
@@ -383,7 +388,13 @@ impl Filter {
     }
 
     /// Adds a snapshot's senders and campaigns to this filter's stream
-    /// state. Fails only on a snapshot from an unsupported version.
+    /// state. The stream tables are keyed with a secret (`[stream]
+    /// hash_key`, or random per filter) that the snapshot carries: a filter
+    /// that holds no entries yet and whose policy sets no key takes the
+    /// snapshot's. Fails on a snapshot from an unsupported version, and on
+    /// one keyed differently from a filter that already holds entries or
+    /// whose policy sets another key (its senders and texts would match
+    /// nothing here).
     pub fn restore_state(&self, snapshot: &StateSnapshot) -> Result<(), Error> {
         let _no_lessons = self.no_lessons();
         self.inner.stream.restore(snapshot)?;
@@ -409,7 +420,8 @@ impl Filter {
     /// assert_eq!(short[0].url, "http://bit.ly/3xWin");
     /// ```
     pub fn short_links(&self, text: &str) -> Vec<Link> {
-        let text = truncate(text, self.inner.policy.limits.max_text_bytes);
+        let mut long = String::new();
+        let text = limits::examined(text, self.inner.policy.limits.max_text_bytes, &mut long);
         self.inner.links.short_links(text)
     }
 
@@ -469,8 +481,9 @@ impl Filter {
             LearnScope::Shared => None,
             LearnScope::Brand(brand) => Some(brand),
         };
-        let text = truncate(msg.text, self.inner.policy.limits.max_text_bytes);
         let _lesson = self.lesson();
+        let mut long = String::new();
+        let text = limits::examined(msg.text, self.inner.policy.limits.max_text_bytes, &mut long);
         self.inner.links.learn(text, label, msg.id, brand);
         if let Some((classifier, _)) = &self.inner.model {
             with_scratch(|scratch| {

@@ -94,6 +94,7 @@ mod features;
 mod filter;
 mod hash;
 mod journal;
+mod limits;
 mod message;
 mod normalize;
 mod persist;

@@ -8,6 +8,10 @@ use serde::{Deserialize, Serialize};
 use crate::Error;
 use crate::codes::Code;
 use crate::features::link::LinkPolicy;
+use crate::limits::{
+    MAX_EXTRA_PHRASES, MAX_LINKS, MAX_LIST_ENTRIES, MAX_PATTERNS, MAX_PHRASES, MAX_POLICY_BYTES,
+    MAX_TEXT_BYTES, REGEX_SIZE_LIMIT,
+};
 use crate::state::StreamPolicy;
 
 /// How a filter judges messages: configuration as data.
@@ -87,11 +91,27 @@ pub struct Lists {
 
 /// Caps on the work done per message, so that no input costs more than a
 /// bounded amount.
+///
+/// ```
+/// use dmguard::{Filter, Message, Policy};
+///
+/// let policy = Policy::from_toml_str("[limits]\nmax_text_bytes = 1000")?;
+/// let filter = Filter::new(policy)?;
+/// let padded = format!("{} claim your free prize at bit.ly/x", "hello there. ".repeat(500));
+/// let v = filter.check(&Message::new(&padded));
+/// assert!(v.reason("TEXT_TRUNCATED").is_some());
+/// assert!(v.reason("LINK_SHORTENER").is_some(), "the end of a long text is read too");
+/// assert!(Policy::from_toml_str("[limits]\nmax_text_bytes = 100000000").is_err());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Limits {
-    /// Bytes of text examined; the rest is ignored (reason
-    /// `TEXT_TRUNCATED`). Default 4096.
+    /// Bytes of text examined, 1 to 1 048 576. A longer text is read as
+    /// its first three quarters of this and its last quarter, so that an
+    /// honest start cannot hide what is appended; the middle is ignored,
+    /// and reason `TEXT_TRUNCATED` says so, the stronger the longer the
+    /// text. Default 4096.
     pub max_text_bytes: usize,
 }
 
@@ -120,20 +140,20 @@ impl Default for Policy {
     }
 }
 
-/// The largest policy file read: far more than any list of phrases or
-/// domains an operator keeps; a larger file is refused before it is read.
-const MAX_FILE_BYTES: u64 = 64 << 20;
-
 impl Policy {
-    /// Reads a policy from TOML text and checks it.
+    /// Reads a policy from TOML text and checks it. A text over 64 MiB is
+    /// refused unread.
     pub fn from_toml_str(source: &str) -> Result<Policy, Error> {
+        check_size(source.len()).map_err(|e| Error::policy(None, e))?;
         let policy: Policy = toml::from_str(source)
             .map_err(|e| Error::policy(None, e.to_string().trim_end().to_string()))?;
         policy.validated(source)
     }
 
-    /// Reads a policy from JSON text and checks it.
+    /// Reads a policy from JSON text and checks it. A text over 64 MiB is
+    /// refused unread.
     pub fn from_json_str(source: &str) -> Result<Policy, Error> {
+        check_size(source.len()).map_err(|e| Error::policy(None, e))?;
         let policy: Policy = serde_json::from_str(source)
             .map_err(|e| Error::policy(Some(format!("line {}", e.line())), e.to_string()))?;
         policy.validated(source)
@@ -145,7 +165,8 @@ impl Policy {
     pub fn from_path(path: impl AsRef<Path>) -> Result<Policy, Error> {
         let path = path.as_ref();
         let at = || Some(path.display().to_string());
-        let bytes = crate::persist::read_capped(path, MAX_FILE_BYTES, |m| Error::policy(at(), m))?;
+        let bytes =
+            crate::persist::read_capped(path, MAX_POLICY_BYTES as u64, |m| Error::policy(at(), m))?;
         let source =
             String::from_utf8(bytes).map_err(|_| Error::policy(at(), "corrupt: not UTF-8 text"))?;
         if source.trim().is_empty() {
@@ -153,12 +174,13 @@ impl Policy {
             // built-in policy.
             return Err(Error::policy(at(), "empty: the file holds no policy"));
         }
+        let in_file = |e: String| Error::policy(at(), e);
         let parsed = if path.extension().is_some_and(|e| e == "json") {
             Policy::from_json_str(&source)
         } else {
             Policy::from_toml_str(&source)
         };
-        parsed.map_err(|e| Error::policy(Some(path.display().to_string()), e.to_string()))
+        parsed.map_err(|e| in_file(e.to_string()))
     }
 
     /// Checks the values that serde cannot: ranges, order, codes, patterns,
@@ -184,6 +206,8 @@ impl Policy {
     /// policy's text) shows it.
     fn check_values(&self, source: &str) -> Result<Vec<(Code, f64)>, Error> {
         let at = |key: &str| Some(locate(source, key));
+        // Sizes first: everything after them costs time per entry.
+        self.check_sizes(source)?;
         for (key, value) in [
             ("review_threshold", self.review_threshold),
             ("block_threshold", self.block_threshold),
@@ -240,6 +264,7 @@ impl Policy {
             for pattern in &list.patterns {
                 let compiled = regex::RegexBuilder::new(pattern)
                     .case_insensitive(true)
+                    .size_limit(REGEX_SIZE_LIMIT)
                     .build();
                 if let Err(e) = compiled {
                     return Err(Error::policy(
@@ -248,20 +273,162 @@ impl Policy {
                     ));
                 }
             }
+            // Each may fit while all of them together, compiled into the
+            // one set that a check runs, do not.
+            if list.patterns.len() > 1
+                && let Err(e) = pattern_set(&list.patterns)
+            {
+                return Err(Error::policy(
+                    Some(locate_in(source, name, "patterns")),
+                    format!("{name}.patterns: together they do not compile: {e}"),
+                ));
+            }
         }
         if let Some((value, message)) = self.links.problem() {
             return Err(Error::policy(at(&value), message));
         }
-        if self.limits.max_text_bytes == 0 {
+        if !(1..=MAX_TEXT_BYTES).contains(&self.limits.max_text_bytes) {
             return Err(Error::policy(
                 at("max_text_bytes"),
-                "limits.max_text_bytes must be at least 1",
+                format!(
+                    "limits.max_text_bytes = {} is outside 1..={MAX_TEXT_BYTES}",
+                    self.limits.max_text_bytes
+                ),
+            ));
+        }
+        if self.links.max_links > MAX_LINKS {
+            return Err(Error::policy(
+                at("max_links"),
+                format!(
+                    "links.max_links = {} is above {MAX_LINKS}",
+                    self.links.max_links
+                ),
             ));
         }
         self.stream
             .validate()
             .map_err(|e| Error::policy(at("[stream]"), e.to_string()))?;
         Ok(weights)
+    }
+}
+
+/// Refuses a policy source too large to read.
+fn check_size(len: usize) -> Result<(), String> {
+    if len > MAX_POLICY_BYTES {
+        return Err(format!(
+            "the policy is {len} bytes, more than the {MAX_POLICY_BYTES} a policy may hold"
+        ));
+    }
+    Ok(())
+}
+
+/// One list's patterns compiled as the set a check runs, within the size
+/// limit.
+pub(crate) fn pattern_set(patterns: &[String]) -> Result<regex::RegexSet, regex::Error> {
+    regex::RegexSetBuilder::new(patterns)
+        .case_insensitive(true)
+        .size_limit(REGEX_SIZE_LIMIT)
+        .build()
+}
+
+impl Policy {
+    /// Refuses lists longer than their caps, naming the key and its line.
+    fn check_sizes(&self, source: &str) -> Result<(), Error> {
+        let l = &self.links;
+        let lists: [(&str, &str, usize, usize); 12] = [
+            (
+                "",
+                "extra_phrases",
+                self.extra_phrases.len(),
+                MAX_EXTRA_PHRASES,
+            ),
+            ("allow", "phrases", self.allow.phrases.len(), MAX_PHRASES),
+            ("deny", "phrases", self.deny.phrases.len(), MAX_PHRASES),
+            ("allow", "patterns", self.allow.patterns.len(), MAX_PATTERNS),
+            ("deny", "patterns", self.deny.patterns.len(), MAX_PATTERNS),
+            (
+                "allow",
+                "senders",
+                self.allow.senders.len(),
+                MAX_LIST_ENTRIES,
+            ),
+            ("deny", "senders", self.deny.senders.len(), MAX_LIST_ENTRIES),
+            (
+                "links",
+                "own_domains",
+                l.own_domains.len(),
+                MAX_LIST_ENTRIES,
+            ),
+            (
+                "links",
+                "protected_domains",
+                l.protected_domains.len(),
+                MAX_LIST_ENTRIES,
+            ),
+            ("links", "shorteners", l.shorteners.len(), MAX_LIST_ENTRIES),
+            (
+                "links",
+                "suspicious_tlds",
+                l.suspicious_tlds.len(),
+                MAX_LIST_ENTRIES,
+            ),
+            (
+                "links",
+                "deny_domains",
+                l.deny_domains.len(),
+                MAX_LIST_ENTRIES,
+            ),
+        ];
+        for (table, key, len, cap) in lists {
+            if len > cap {
+                let name = match table {
+                    "" => key.to_string(),
+                    table => format!("{table}.{key}"),
+                };
+                return Err(Error::policy(
+                    Some(locate_in(source, table, key)),
+                    format!("{name} holds {len} entries, more than the {cap} allowed"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// "line N" of `key` within `table` (the first line naming the key after
+/// the first line naming the table, `[deny]` in TOML or `"deny"` in JSON;
+/// a top-level key when `table` is empty), or the dotted key itself when
+/// the source does not show it (a policy built in code).
+fn locate_in(source: &str, table: &str, key: &str) -> String {
+    let mut lines = source.lines().enumerate();
+    let found = if table.is_empty() {
+        None
+    } else {
+        let toml = format!("[{table}]");
+        let json = format!("\"{table}\"");
+        lines.find(|(_, line)| {
+            let line = line.trim_start();
+            line.starts_with(&toml) || line.starts_with(&json)
+        })
+    };
+    let line = if found.is_some() || table.is_empty() {
+        lines
+            .find(|(_, line)| {
+                let line = line.trim_start().trim_start_matches('"');
+                line.starts_with(key)
+                    && line[key.len()..]
+                        .trim_start_matches('"')
+                        .trim_start()
+                        .starts_with(['=', ':'])
+            })
+            .map(|(index, _)| index)
+    } else {
+        None
+    };
+    match line {
+        Some(index) => format!("line {}", index + 1),
+        None if table.is_empty() => key.to_string(),
+        None => format!("{table}.{key}"),
     }
 }
 

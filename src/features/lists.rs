@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 
 use aho_corasick::AhoCorasick;
-use regex::{RegexSet, RegexSetBuilder};
+use regex::RegexSet;
 
 use crate::Error;
 use crate::codes::Code;
@@ -44,9 +44,7 @@ impl CompiledList {
             // capitals (`\bPROMO CODE\b`) would otherwise never match, and
             // nothing would say so.
             Some(
-                RegexSetBuilder::new(&list.patterns)
-                    .case_insensitive(true)
-                    .build()
+                crate::policy::pattern_set(&list.patterns)
                     .map_err(|e| Error::policy(Some(format!("{name}.patterns")), e.to_string()))?,
             )
         };

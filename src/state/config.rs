@@ -108,6 +108,14 @@ pub struct StreamPolicy {
     /// Words (after masking numbers and links) a text needs to be
     /// fingerprinted. Default 4.
     pub fingerprint_min_words: usize,
+    /// The secret that keys the sender, campaign and conversation tables,
+    /// as 16 hexadecimal digits: set the same in several instances (or a
+    /// replay) for their snapshots to key the same senders and texts. Keep
+    /// it secret: whoever knows it can craft sender ids or texts that
+    /// collide in the tables and push out a chosen record. Default: none, a
+    /// random key per filter (a snapshot restored into a fresh filter
+    /// brings its own key along).
+    pub hash_key: Option<String>,
 }
 
 impl Default for StreamPolicy {
@@ -134,11 +142,19 @@ impl Default for StreamPolicy {
             follow_min_following: 200,
             fingerprint_bands: 3,
             fingerprint_min_words: 4,
+            hash_key: None,
         }
     }
 }
 
 impl StreamPolicy {
+    /// The key set by `hash_key`, if it is set and valid.
+    pub(crate) fn key(&self) -> Option<super::hash::HashKey> {
+        self.hash_key
+            .as_deref()
+            .and_then(super::hash::HashKey::from_hex)
+    }
+
     /// Checks ranges; errors name the key.
     pub(crate) fn validate(&self) -> Result<(), Error> {
         let bad = |key: &str, why: String| Err(Error::policy(Some(format!("stream.{key}")), why));
@@ -194,6 +210,15 @@ impl StreamPolicy {
                 ),
             );
         }
+        if let Some(hex) = &self.hash_key
+            && self.key().is_none_or(|k| k.0 == 0)
+        {
+            // Key 0 is the public seeds: no secret at all.
+            return bad(
+                "hash_key",
+                format!("hash_key = {hex:?} is not 16 hexadecimal digits other than all zeros"),
+            );
+        }
         if !(self.follow_ratio.is_finite() && self.follow_ratio >= 1.0) {
             return bad(
                 "follow_ratio",
@@ -222,6 +247,8 @@ mod tests {
                 "established_account_days",
             ),
             ("[stream]\nburst_per_mintue = 3\n", "burst_per_mintue"),
+            ("[stream]\nhash_key = \"abc\"\n", "hash_key"),
+            ("[stream]\nhash_key = \"0000000000000000\"\n", "hash_key"),
         ] {
             let e = Policy::from_toml_str(source).unwrap_err().to_string();
             assert!(e.contains(key), "{source}: {e}");

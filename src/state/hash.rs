@@ -1,10 +1,17 @@
-//! Fixed, seedless hashing and small windowed sketches shared by the sender
-//! and campaign tables.
+//! Keyed hashing and small windowed sketches shared by the sender and
+//! campaign tables.
 //!
-//! Hashes must be the same in every process so that a snapshot taken by one
-//! run keys the same senders and fingerprints in the next; `std`'s
-//! `RandomState` is seeded per process, so these are hand-rolled.
+//! The tables are keyed by values an attacker chooses (sender ids, texts).
+//! With public seeds, ids can be crafted offline to collide in full (two
+//! senders sharing one record) or to fall into one set and evict a chosen
+//! record, such as a running campaign's bands. So every key mixes in a
+//! secret [`HashKey`]: random per filter unless the policy sets one, and
+//! carried by snapshots so that a restored table keys the same. The hash
+//! itself stays a hand-rolled multiply-mix (not SipHash): it runs twice per
+//! message on the hot path, and the key, not the strength of the mix, is
+//! what keeps an attacker from aiming.
 
+use std::hash::BuildHasher;
 use std::sync::LazyLock;
 
 pub(crate) use crate::hash::mix;
@@ -31,6 +38,52 @@ pub(crate) fn hash_str(s: &str, seed: u64) -> u64 {
 /// Maps 0 to 1 so that a key never collides with the empty-slot marker.
 pub(crate) fn nonzero(h: u64) -> u64 {
     h | u64::from(h == 0)
+}
+
+/// The secret that keys the stream tables' hashes. 0 stands for the fixed
+/// public seeds of snapshots written before keys existed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub(crate) struct HashKey(pub u64);
+
+impl HashKey {
+    /// A fresh random key, never 0 (from the per-process random state that
+    /// `std` seeds from the operating system, stirred per call).
+    pub fn random() -> HashKey {
+        HashKey(std::hash::RandomState::new().hash_one(0x006b_6579_u64) | 1)
+    }
+
+    /// Reads 16 hexadecimal digits, as `[stream] hash_key` and snapshots
+    /// write them.
+    pub fn from_hex(hex: &str) -> Option<HashKey> {
+        if hex.len() != 16 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        u64::from_str_radix(hex, 16).ok().map(HashKey)
+    }
+
+    /// The key as 16 lower-case hexadecimal digits.
+    pub fn to_hex(self) -> String {
+        format!("{:016x}", self.0)
+    }
+
+    /// The seed for a family of string hashes: the family's own seed with
+    /// the secret mixed in (the public seed itself under key 0).
+    #[inline]
+    pub fn seed(self, family: u64) -> u64 {
+        family ^ self.0
+    }
+
+    /// A band key as the tables store it: keyed and mixed, so that which
+    /// set it lands in cannot be worked out from the text (a table picks a
+    /// key's first set by its top bits, which a plain xor would leave
+    /// equal for equal top bits). Unchanged under key 0.
+    #[inline]
+    pub fn band(self, key: u64) -> u64 {
+        if self.0 == 0 {
+            return key;
+        }
+        nonzero(mix(key ^ self.0))
+    }
 }
 
 /// Seeds that keep the hash families apart.
@@ -122,6 +175,39 @@ mod tests {
         assert_ne!(hash_str("u1", 7), hash_str("u1", 8));
         assert_ne!(hash_str("", 0), 0);
         assert_eq!(nonzero(0), 1);
+    }
+
+    #[test]
+    fn keys_are_random_and_read_back_from_hex() {
+        let (a, b) = (HashKey::random(), HashKey::random());
+        assert_ne!(a, b);
+        assert_ne!(a.0, 0);
+        assert_eq!(HashKey::from_hex(&a.to_hex()), Some(a));
+        assert_eq!(HashKey::from_hex("00000000000000ff"), Some(HashKey(255)));
+        for bad in [
+            "",
+            "ff",
+            "00000000000000fg",
+            "000000000000000ff",
+            "+000000000000ff",
+        ] {
+            assert_eq!(HashKey::from_hex(bad), None, "{bad}");
+        }
+        // Key 0 is the public seeds of old snapshots.
+        assert_eq!(HashKey(0).seed(SENDER_SEED), SENDER_SEED);
+        assert_eq!(HashKey(0).band(42), 42);
+        // Keys that share their top bits, as a crafted text's bands could,
+        // do not share them once keyed.
+        let fixed = HashKey(0x1234_5678_9abc_def1);
+        let (x, y) = (
+            fixed.band(0xabcd_0000_0000_0001),
+            fixed.band(0xabcd_0000_0000_0002),
+        );
+        assert_ne!(x >> 48, y >> 48);
+        assert_ne!(
+            hash_str("u1", a.seed(SENDER_SEED)),
+            hash_str("u1", b.seed(SENDER_SEED))
+        );
     }
 
     #[test]

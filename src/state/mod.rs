@@ -52,7 +52,7 @@ pub(crate) use sender::{SenderObservation, SenderRecord};
 use shard::Shard;
 pub use snapshot::StateSnapshot;
 
-use hash::{RECIPIENT_SEED, SENDER_SEED, hash_str};
+use hash::{HashKey, RECIPIENT_SEED, SENDER_SEED, hash_str};
 
 /// The latest event time the tables can hold, in ms: they count time in
 /// 32-bit seconds. A later timestamp is taken for a broken clock.
@@ -123,6 +123,12 @@ pub(crate) struct Stream {
     /// `shards - 1` when the shard count is a power of two (the default
     /// 16): then a mask picks the shard instead of a 64-bit division.
     shard_mask: Option<u64>,
+    /// The secret mixed into every table key (see `hash`): the policy's
+    /// `hash_key`, or random per filter. A restore into an empty filter may
+    /// take the snapshot's instead, hence atomic.
+    key: AtomicU64,
+    /// Whether the policy set the key, which a snapshot then cannot change.
+    key_from_policy: bool,
     /// Timed messages without a sender (the others are counted in the
     /// sender shards).
     unsent: AtomicU64,
@@ -183,10 +189,16 @@ impl Stream {
             max_step_ms: i64::try_from(policy.late_slack_ms / 2)
                 .unwrap_or(i64::MAX)
                 .max(1000),
+            key: AtomicU64::new(policy.key().unwrap_or_else(HashKey::random).0),
+            key_from_policy: policy.key().is_some(),
             unsent: AtomicU64::new(0),
             untimed: AtomicU64::new(0),
             late: AtomicU64::new(0),
         }
+    }
+
+    fn key(&self) -> HashKey {
+        HashKey(self.key.load(Ordering::Relaxed))
     }
 
     fn shard<'a, T>(&self, shards: &'a [T], key: u64) -> &'a T {
@@ -251,17 +263,21 @@ impl Stream {
         let Some(t_ms) = self.event_time(msg.timestamp_ms) else {
             return Lookahead::default();
         };
-        let sender = msg.sender.map(|s| hash_str(s, SENDER_SEED));
+        let secret = self.key();
+        let sender = msg.sender.map(|s| hash_str(s, secret.seed(SENDER_SEED)));
         if let Some(key) = sender {
             self.shard(&self.senders, key).prefetch(key);
         }
         let p = &self.policy;
-        let fingerprint = fingerprint::fingerprint(
+        let mut fingerprint = fingerprint::fingerprint(
             &canon.text,
             words,
             p.fingerprint_bands,
             p.fingerprint_min_words,
         );
+        for band in fingerprint.iter_mut().flat_map(|f| &mut f.bands[..f.len]) {
+            *band = secret.band(*band);
+        }
         for &key in fingerprint.iter().flat_map(Fingerprint::keys) {
             self.shard(&self.campaigns, key).prefetch(key);
         }
@@ -284,7 +300,9 @@ impl Stream {
         else {
             return;
         };
-        let recipient = msg.recipient.map(|r| hash_str(r, RECIPIENT_SEED));
+        let recipient = msg
+            .recipient
+            .map(|r| hash_str(r, self.key().seed(RECIPIENT_SEED)));
         let followed = msg.profile.is_some_and(|p| p.recipient_follows_sender);
         let talking = match (sender, recipient) {
             (Some(person), Some(brand)) => self.in_conversation(person, brand, t),
@@ -359,9 +377,10 @@ impl Stream {
             return;
         };
         let t = u32::try_from(t_ms.max(0) / 1000).unwrap_or(u32::MAX);
+        let secret = self.key();
         let key = conversation::key(
-            hash_str(person, SENDER_SEED),
-            hash_str(brand, RECIPIENT_SEED),
+            hash_str(person, secret.seed(SENDER_SEED)),
+            hash_str(brand, secret.seed(RECIPIENT_SEED)),
         );
         {
             let mut table = self.shard(&self.conversations, key).lock();
@@ -385,6 +404,38 @@ impl Stream {
         table
             .get(key)
             .is_some_and(|c| c.covers(t, self.secs.conversation_window))
+    }
+
+    /// Makes sure the snapshot's keys mean the same senders and texts
+    /// here: a filter whose tables are empty and whose policy sets no key
+    /// takes the snapshot's key; otherwise the keys must be equal. A
+    /// snapshot without entries keys nothing and always fits.
+    fn adopt_key(&self, snapshot: &StateSnapshot) -> Result<(), Error> {
+        let theirs = snapshot.hash_key();
+        let ours = self.key();
+        let keyed =
+            snapshot.sender_count() + snapshot.fingerprint_count() + snapshot.conversation_count();
+        if theirs == ours || keyed == 0 {
+            return Ok(());
+        }
+        let stats = self.stats();
+        let held = stats.senders + stats.fingerprints + stats.conversations;
+        if self.key_from_policy || held > 0 {
+            let why = if self.key_from_policy {
+                "the policy's [stream] hash_key".to_string()
+            } else {
+                format!("this filter's own key, under which it already holds {held} entries")
+            };
+            return Err(Error::invalid_input(format!(
+                "the state snapshot's tables are keyed with hash_key {} (\"{}\" for                  snapshots written before keys), not with {why}: its senders and texts \
+                 would match nothing here; restore it into a fresh filter, or set \
+                 [stream] hash_key to the snapshot's",
+                theirs.to_hex(),
+                HashKey(0).to_hex(),
+            )));
+        }
+        self.key.store(theirs.0, Ordering::Relaxed);
+        Ok(())
     }
 
     pub fn stats(&self) -> Stats {
@@ -428,12 +479,14 @@ impl Stream {
             .collect();
         StateSnapshot::new((latest != i64::MIN).then_some(latest), senders, campaigns)
             .with_conversations(conversations)
+            .with_hash_key(self.key())
     }
 
     /// Adds a snapshot's entries to the state (a fresh filter gets exactly
     /// the snapshot's memory, up to its own caps).
     pub fn restore(&self, snapshot: &StateSnapshot) -> Result<(), Error> {
         snapshot.check()?;
+        self.adopt_key(snapshot)?;
         if let Some(latest) = snapshot.latest_ms() {
             self.latest_ms.fetch_max(latest, Ordering::Relaxed);
             self.clock_agreed.store(true, Ordering::Relaxed);
@@ -510,6 +563,53 @@ mod tests {
             Some(T0 + 5000 - 120_000)
         );
         assert_eq!(stream.stats().late, 1);
+    }
+
+    fn keyed(key: Option<&str>) -> Stream {
+        Stream::new(&StreamPolicy {
+            hash_key: key.map(str::to_string),
+            ..StreamPolicy::default()
+        })
+    }
+
+    fn one_sender(stream: &Stream, name: &str) {
+        let msg = Message::new("hi there")
+            .with_sender(name)
+            .with_timestamp_ms(T0);
+        let ahead = stream.look_ahead(&msg, &Canonical::default(), &Words::default());
+        stream.observe(&msg, ahead, &mut Evidence::default());
+    }
+
+    #[test]
+    fn filters_key_their_tables_apart_and_a_snapshot_brings_its_key() {
+        let (a, b) = (keyed(None), keyed(None));
+        assert_ne!(a.key(), b.key(), "random per filter");
+        one_sender(&a, "u1");
+        let snap = a.snapshot();
+        assert_eq!(snap.hash_key(), a.key());
+        // An empty filter takes the snapshot's key: the same sender id
+        // then finds its restored record instead of a second one.
+        b.restore(&snap).unwrap();
+        assert_eq!(b.key(), a.key());
+        one_sender(&b, "u1");
+        assert_eq!(b.stats().senders, 1);
+        // A filter holding entries under another key refuses it.
+        let c = keyed(None);
+        one_sender(&c, "u2");
+        let e = c.restore(&snap).unwrap_err().to_string();
+        assert!(e.contains("hash_key") && e.contains("1 entries"), "{e}");
+        assert_eq!(c.stats().senders, 1, "nothing was restored");
+        // So does one whose policy sets another key, even when empty.
+        let d = keyed(Some("0123456789abcdef"));
+        assert_eq!(d.key(), HashKey(0x0123_4567_89ab_cdef));
+        let e = d.restore(&snap).unwrap_err().to_string();
+        assert!(e.contains("policy's [stream] hash_key"), "{e}");
+        // The same key set in two policies keys the same.
+        let d2 = keyed(Some("0123456789abcdef"));
+        one_sender(&d2, "u3");
+        d.restore(&d2.snapshot()).unwrap();
+        one_sender(&d, "u3");
+        assert_eq!(d.stats().senders, 1);
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::io::{Read, Write};
 
 use serde::{Deserialize, Serialize};
 
+use super::hash::HashKey;
 use super::{CampaignCell, Conversation, MAX_EVENT_MS, SenderRecord};
 use crate::Error;
 use crate::features::link::reputation::Counts as DomainCounts;
@@ -17,8 +18,10 @@ use crate::features::link::reputation::Counts as DomainCounts;
 /// conversations; a version 3 snapshot reads as one without any. Version 5
 /// holds the same data and is always written with its checksum line (see
 /// [`StateSnapshot::to_writer`]); versions 3 and 4, written before there
-/// was one, are read without it.
-const VERSION: u32 = 5;
+/// was one, are read without it. Version 6 adds the secret the table keys
+/// were hashed with; an older snapshot reads as keyed with the public
+/// seeds that every filter used then.
+const VERSION: u32 = 6;
 
 /// The first version whose file carries a checksum line.
 const CHECKSUMMED: u32 = 5;
@@ -52,6 +55,10 @@ pub struct StateSnapshot {
     /// (brand, person) conversations; absent before version 4.
     #[serde(default)]
     conversations: Vec<(u64, Conversation)>,
+    /// The secret the table keys were hashed with, as 16 hex digits;
+    /// absent before version 6, whose keys used the public seeds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    hash_key: Option<String>,
 }
 
 impl StateSnapshot {
@@ -67,6 +74,7 @@ impl StateSnapshot {
             campaigns,
             domains: Vec::new(),
             conversations: Vec::new(),
+            hash_key: None,
         }
     }
 
@@ -77,6 +85,21 @@ impl StateSnapshot {
     ) -> StateSnapshot {
         self.conversations = conversations;
         self
+    }
+
+    /// The same snapshot, saying which key its tables were hashed with.
+    pub(crate) fn with_hash_key(mut self, key: HashKey) -> StateSnapshot {
+        self.hash_key = Some(key.to_hex());
+        self
+    }
+
+    /// The key the tables were hashed with; 0 (the public seeds) for a
+    /// snapshot written before keys.
+    pub(crate) fn hash_key(&self) -> HashKey {
+        self.hash_key
+            .as_deref()
+            .and_then(HashKey::from_hex)
+            .unwrap_or_default()
     }
 
     pub(crate) fn conversations(&self) -> &[(u64, Conversation)] {
@@ -106,6 +129,15 @@ impl StateSnapshot {
             || self.conversations.iter().any(|e| e.0 == 0)
         {
             return Err(Error::invalid_input("state snapshot holds a zero key"));
+        }
+        if let Some(hex) = self
+            .hash_key
+            .as_ref()
+            .filter(|hex| HashKey::from_hex(hex).is_none())
+        {
+            return Err(Error::invalid_input(format!(
+                "state snapshot field hash_key = {hex:?} is not 16 hexadecimal digits"
+            )));
         }
         // A restored clock is taken as it is (no step bound applies to it),
         // so one beyond what the tables can hold would make every later

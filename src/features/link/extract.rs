@@ -97,11 +97,16 @@ impl Finder {
         let schemed = self.candidates.len();
         let mut finder = LinkFinder::new();
         finder.url_must_have_scheme(false);
+        // Both lists come in text order and the schemed ones do not
+        // overlap: one cursor finds the only one that can overlap, so the
+        // check stays linear in the number of links.
+        let mut next = 0;
         for found in finder.links(text) {
             let (start, end) = (found.start(), found.end());
-            let overlaps = self.candidates[..schemed]
-                .iter()
-                .any(|c| start < c.range.end && c.range.start < end);
+            while next < schemed && self.candidates[next].range.end <= start {
+                next += 1;
+            }
+            let overlaps = next < schemed && self.candidates[next].range.start < end;
             if overlaps || found.as_str().contains("://") {
                 continue;
             }

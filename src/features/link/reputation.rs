@@ -258,16 +258,19 @@ impl Reputation {
             table.tick = table.tick.max(counts.seen);
             table.domains.insert(domain.clone(), *counts);
         }
-        while table.domains.len() > table.capacity {
-            let oldest = table
+        // One sort for all the excess, not a scan per entry removed: a
+        // full table restored into would otherwise cost its size squared.
+        let excess = table.domains.len().saturating_sub(table.capacity);
+        if excess > 0 {
+            let mut oldest: Vec<(u64, String)> = table
                 .domains
                 .iter()
-                .min_by(|a, b| a.1.seen.cmp(&b.1.seen).then_with(|| a.0.cmp(b.0)))
-                .map(|(d, _)| d.clone());
-            match oldest {
-                Some(domain) => table.domains.remove(&domain),
-                None => break,
-            };
+                .map(|(d, c)| (c.seen, d.clone()))
+                .collect();
+            oldest.sort_unstable();
+            for (_, domain) in &oldest[..excess] {
+                table.domains.remove(domain);
+            }
         }
     }
 
@@ -495,6 +498,26 @@ mod tests {
             small.get("old.top", None).is_none(),
             "the least recently seen goes first"
         );
+    }
+
+    #[test]
+    fn entries_restored_into_a_full_table_push_out_its_oldest() {
+        let rep = Reputation::new(1000);
+        for i in 0..1000 {
+            rep.record(&format!("d{i}.com"), Label::Spam);
+        }
+        let full = Reputation::new(1000);
+        for i in 0..1000 {
+            full.record(&format!("e{i}.com"), Label::Spam);
+        }
+        full.restore(&rep.entries());
+        assert_eq!(full.len(), 1000);
+        // Both tables count from the same start: the older half of each
+        // went, and of equal ages the name decides.
+        assert!(full.get("d999.com", None).is_some());
+        assert!(full.get("e999.com", None).is_some());
+        assert!(full.get("d0.com", None).is_none());
+        assert!(full.get("e0.com", None).is_none());
     }
 
     #[test]
