@@ -182,12 +182,18 @@ fn work(
 #[test]
 fn threads_checking_learning_snapshotting_and_saving_at_once_stay_consistent() {
     let fresh = verdicts(&Filter::default());
-    let filter = Filter::default();
+    // The two filters share one stream key, as instances restoring each
+    // other's snapshots must (each filter's own key is random otherwise).
+    let keyed = || {
+        let policy = dmguard::Policy::from_toml_str("[stream]\nhash_key = \"5eed5eed5eed5eed\"\n");
+        Filter::new(policy.expect("a valid policy")).expect("a filter")
+    };
+    let filter = keyed();
     let before = verdicts(&filter);
     assert_same(&before, &fresh, "untouched");
     let counted_before = filter.stats().messages;
 
-    let other = Filter::default();
+    let other = keyed();
     for i in 0..50 {
         other.check(
             &Message::new("where is my refund?")
