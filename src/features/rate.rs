@@ -6,8 +6,9 @@
 //! to one brand (an upset customer) is normal. One text spreading across
 //! many inboxes, or many new accounts carrying one text, is not.
 
+use super::stream::StreamPolicy;
 use crate::features::{CodeInfo, Evidence};
-use crate::state::{CampaignObservation, SenderObservation, StreamPolicy};
+use crate::state::{CampaignObservation, SenderObservation};
 
 pub(crate) const CODES: &[CodeInfo] = &[
     CodeInfo {

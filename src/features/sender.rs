@@ -10,9 +10,9 @@
 //! -2.5 in `combine`, since a hijacked account shows them all), and above
 //! all a person the brand itself wrote to lately.
 
+use super::stream::StreamPolicy;
 use crate::features::{CodeInfo, Evidence};
 use crate::message::SenderProfile;
-use crate::state::StreamPolicy;
 
 pub(crate) const CODES: &[CodeInfo] = &[
     CodeInfo {
