@@ -3,7 +3,8 @@
 -- state/campaign.rs): the same two-bin windows in event time, except that a
 -- text's distinct senders and recipients are HyperLogLogs per bin.
 --
--- KEYS[1] the sender's hash, KEYS[2] the (brand, person) conversation,
+-- KEYS[1] the sender's record (one packed string: the same fields as in
+-- memory, then the recent contacts' tags), KEYS[2] the (brand, person) conversation,
 -- KEYS[3..] the text's bands (each the base of four keys per bin).
 -- ARGV: 1 t (s), 2 has sender (0/1), 3 fan-out bin, 4 fan-out bit (-1: no
 -- recipient), 5 contact tag (0: none), 6 sender TTL (s), 7 new by profile
@@ -11,6 +12,9 @@
 -- TTL (s), 11 sender id, 12 recipient id ('' none), 13 look up the
 -- conversation (0/1).
 local t = tonumber(ARGV[1])
+-- last, first, fan-out bin, minute and hour bins, then the fan-out bitmaps'
+-- low and high words per bin (signed: Lua's bit library is 32-bit signed).
+local RECORD = '<I4I4I4HHHHi4i4i4i4'
 local out = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
 
 if ARGV[13] == '1' then
@@ -32,20 +36,24 @@ end
 local new_in_stream = false
 if ARGV[2] == '1' then
   local k = KEYS[1]
-  local v = redis.call('HMGET', k, 'l', 'f', 'm0', 'm1', 'h0', 'h1', 'fb', 'a0', 'b0', 'a1', 'b1', 'c')
+  local packed = redis.call('GET', k)
   local fbin = tonumber(ARGV[3])
   local l, f, fb = t, t, fbin
-  if v[1] then l = tonumber(v[1]); f = tonumber(v[2]); fb = tonumber(v[7]) end
-  local function n(x) return tonumber(x or '0') end
-  local m0, m1 = count_add(n(v[3]), n(v[4]), math.floor(t / 60) - math.floor(l / 60))
-  local h0, h1 = count_add(n(v[5]), n(v[6]), math.floor(t / 3600) - math.floor(l / 3600))
+  local m0, m1, h0, h1, a0, a1, b0, b1 = 0, 0, 0, 0, 0, 0, 0, 0
+  local contacts = ''
+  if packed then
+    local at
+    l, f, fb, m0, m1, h0, h1, a0, a1, b0, b1, at = struct.unpack(RECORD, packed)
+    contacts = string.sub(packed, at)
+  end
+  m0, m1 = count_add(m0, m1, math.floor(t / 60) - math.floor(l / 60))
+  h0, h1 = count_add(h0, h1, math.floor(t / 3600) - math.floor(l / 3600))
   local shift = fbin - fb
   fb = math.max(fb, fbin)
-  local a0, a1 = roll(n(v[8]), n(v[10]), shift)
-  local b0, b1 = roll(n(v[9]), n(v[11]), shift)
+  a0, a1 = roll(a0, a1, shift)
+  b0, b1 = roll(b0, b1, shift)
   local fbit = tonumber(ARGV[4])
   local first_contact = 0
-  local contacts = v[12] or ''
   if fbit >= 0 then
     local word = bit.lshift(1, fbit % 32)
     if shift < 0 then
@@ -65,9 +73,8 @@ if ARGV[2] == '1' then
   end
   l = math.max(l, t)
   f = math.min(f, t)
-  redis.call('HSET', k, 'l', l, 'f', f, 'm0', m0, 'm1', m1, 'h0', h0, 'h1', h1, 'fb', fb,
-    'a0', a0, 'b0', b0, 'a1', a1, 'b1', b1, 'c', contacts)
-  redis.call('EXPIRE', k, tonumber(ARGV[6]))
+  redis.call('SET', k, struct.pack(RECORD, l, f, fb, m0, m1, h0, h1, a0, a1, b0, b1) .. contacts,
+    'EX', ARGV[6])
   new_in_stream = l - f < 3600
   out[2] = 1
   out[3] = m0; out[4] = m1; out[5] = h0; out[6] = h1; out[7] = l
@@ -86,18 +93,17 @@ local best, best_m = nil, -1
 for i = 3, #KEYS do
   local cur = KEYS[i] .. ':' .. bin
   local prev = KEYS[i] .. ':' .. (bin - 1)
+  -- A bin's keys are set to expire when created (PFADD answers 1 then, and
+  -- whenever it adds someone new), not on every message.
   local m = redis.call('INCR', cur .. ':m')
-  redis.call('EXPIRE', cur .. ':m', ttl)
+  if m == 1 then redis.call('EXPIRE', cur .. ':m', ttl) end
   if ARGV[2] == '1' then
-    redis.call('PFADD', cur .. ':s', ARGV[11])
-    redis.call('EXPIRE', cur .. ':s', ttl)
-    if new_sender then
-      redis.call('PFADD', cur .. ':n', ARGV[11])
+    if redis.call('PFADD', cur .. ':s', ARGV[11]) == 1 then redis.call('EXPIRE', cur .. ':s', ttl) end
+    if new_sender and redis.call('PFADD', cur .. ':n', ARGV[11]) == 1 then
       redis.call('EXPIRE', cur .. ':n', ttl)
     end
   end
-  if ARGV[12] ~= '' then
-    redis.call('PFADD', cur .. ':r', ARGV[12])
+  if ARGV[12] ~= '' and redis.call('PFADD', cur .. ':r', ARGV[12]) == 1 then
     redis.call('EXPIRE', cur .. ':r', ttl)
   end
   m = m + tonumber(redis.call('GET', prev .. ':m') or '0')
