@@ -72,9 +72,13 @@
 //!
 //! ## Crate features
 //!
-//! The library has none: everything is always on. The one feature,
-//! `bench`, builds the criterion benches in `benches/` (`cargo bench
-//! --features bench`) and changes nothing in the library.
+//! Everything the library does in one process is always on. Two features:
+//!
+//! - `redis`: the Redis store, which lets many filter processes share one
+//!   view of the stream and one another's feedback
+//!   (`FilterBuilder::redis`); it adds the `redis` client crate.
+//! - `bench`: builds the criterion benches in `benches/` (`cargo bench
+//!   --features bench`) and changes nothing in the library.
 
 // One measured exception, allowed where it stands: the cache hint in
 // `state::prefetch`.
