@@ -109,11 +109,25 @@ for i = 3, #KEYS do
   m = m + tonumber(redis.call('GET', prev .. ':m') or '0')
   if m > best_m then best, best_m = i, m end
 end
+-- Only a sender that is new or writes to several inboxes can be flagged
+-- for spreading a text (rate::Participant::may_spread: at least 1.5
+-- recipients, which two bits of the fan-out bitmap make): for everyone
+-- else, most customers, the counts are not read. A count merges two
+-- HyperLogLogs, which for a text that many people send is the costliest
+-- step of the script.
+local function two_bits(x)
+  local n = 0
+  while x ~= 0 and n < 2 do x = bit.band(x, x - 1); n = n + 1 end
+  return n
+end
+local spreading = new_sender or two_bits(out[8]) + two_bits(out[9]) >= 2
 if best then
-  local cur = KEYS[best] .. ':' .. bin
-  local prev = KEYS[best] .. ':' .. (bin - 1)
   out[13] = 1
   out[14] = best_m
+end
+if best and spreading then
+  local cur = KEYS[best] .. ':' .. bin
+  local prev = KEYS[best] .. ':' .. (bin - 1)
   out[15] = redis.call('PFCOUNT', cur .. ':s', prev .. ':s')
   out[16] = redis.call('PFCOUNT', cur .. ':r', prev .. ':r')
   out[17] = redis.call('PFCOUNT', cur .. ':n', prev .. ':n')
