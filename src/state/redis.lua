@@ -5,7 +5,8 @@
 --
 -- KEYS[1] the sender's record (one packed string: the same fields as in
 -- memory, then the recent contacts' tags), KEYS[2] the (brand, person) conversation,
--- KEYS[3..] the text's bands (each the base of four keys per bin).
+-- KEYS[3..] the text's bands (each the base of a hash and up to three
+-- HyperLogLogs per bin).
 -- ARGV: 1 t (s), 2 has sender (0/1), 3 fan-out bin, 4 fan-out bit (-1: no
 -- recipient), 5 contact tag (0: none), 6 sender TTL (s), 7 new by profile
 -- (-1 unknown, 0, 1), 8 conversation window (s), 9 campaign bin, 10 campaign
@@ -89,26 +90,54 @@ if new_sender then out[12] = 1 end
 
 local bin = tonumber(ARGV[9])
 local ttl = tonumber(ARGV[10])
+local sid = ''
+if ARGV[2] == '1' then sid = ARGV[11] end
+local rid = ARGV[12]
+
+-- A band's bin is a hash (`m` messages; the first message's sender `s`,
+-- recipient `r` and whether it was new `n`; `h` once the HyperLogLogs
+-- `:s`, `:r` and `:n` hold them). Most texts are sent once: they cost one
+-- small key per band, and the HyperLogLogs are made only when the band
+-- sees a second message in the window. A key gets its expiry when created
+-- (PFADD answers 1 then, and whenever it adds someone new), not on every
+-- message.
+local function hll_add(key, s, r, new)
+  if s ~= '' then
+    if redis.call('PFADD', key .. ':s', s) == 1 then redis.call('EXPIRE', key .. ':s', ttl) end
+    if new and redis.call('PFADD', key .. ':n', s) == 1 then
+      redis.call('EXPIRE', key .. ':n', ttl)
+    end
+  end
+  if r ~= '' and redis.call('PFADD', key .. ':r', r) == 1 then
+    redis.call('EXPIRE', key .. ':r', ttl)
+  end
+end
+
+local function materialize(key)
+  local f = redis.call('HMGET', key, 'h', 's', 'r', 'n')
+  if f[1] or not f[2] then return end
+  hll_add(key, f[2], f[3], f[4] == '1')
+  redis.call('HSET', key, 'h', 1)
+end
+
 local best, best_m = nil, -1
 for i = 3, #KEYS do
   local cur = KEYS[i] .. ':' .. bin
   local prev = KEYS[i] .. ':' .. (bin - 1)
-  -- A bin's keys are set to expire when created (PFADD answers 1 then, and
-  -- whenever it adds someone new), not on every message.
-  local m = redis.call('INCR', cur .. ':m')
-  if m == 1 then redis.call('EXPIRE', cur .. ':m', ttl) end
-  if ARGV[2] == '1' then
-    if redis.call('PFADD', cur .. ':s', ARGV[11]) == 1 then redis.call('EXPIRE', cur .. ':s', ttl) end
-    if new_sender and redis.call('PFADD', cur .. ':n', ARGV[11]) == 1 then
-      redis.call('EXPIRE', cur .. ':n', ttl)
-    end
+  local m = redis.call('HINCRBY', cur, 'm', 1)
+  if m == 1 then
+    redis.call('HSET', cur, 's', sid, 'r', rid, 'n', new_sender and 1 or 0)
+    redis.call('EXPIRE', cur, ttl)
   end
-  if ARGV[12] ~= '' and redis.call('PFADD', cur .. ':r', ARGV[12]) == 1 then
-    redis.call('EXPIRE', cur .. ':r', ttl)
+  local pm = tonumber(redis.call('HGET', prev, 'm') or '0')
+  if m + pm >= 2 then
+    materialize(cur)
+    if m > 1 then hll_add(cur, sid, rid, new_sender) end
+    if pm == 1 then materialize(prev) end
   end
-  m = m + tonumber(redis.call('GET', prev .. ':m') or '0')
-  if m > best_m then best, best_m = i, m end
+  if m + pm > best_m then best, best_m = i, m + pm end
 end
+
 -- Only a sender that is new or writes to several inboxes can be flagged
 -- for spreading a text (rate::Participant::may_spread: at least 1.5
 -- recipients, which two bits of the fan-out bitmap make): for everyone
@@ -126,10 +155,17 @@ if best then
   out[14] = best_m
 end
 if best and spreading then
-  local cur = KEYS[best] .. ':' .. bin
-  local prev = KEYS[best] .. ':' .. (bin - 1)
-  out[15] = redis.call('PFCOUNT', cur .. ':s', prev .. ':s')
-  out[16] = redis.call('PFCOUNT', cur .. ':r', prev .. ':r')
-  out[17] = redis.call('PFCOUNT', cur .. ':n', prev .. ':n')
+  if best_m == 1 then
+    -- The text's only message is this one.
+    if sid ~= '' then out[15] = 1 end
+    if rid ~= '' then out[16] = 1 end
+    if sid ~= '' and new_sender then out[17] = 1 end
+  else
+    local cur = KEYS[best] .. ':' .. bin
+    local prev = KEYS[best] .. ':' .. (bin - 1)
+    out[15] = redis.call('PFCOUNT', cur .. ':s', prev .. ':s')
+    out[16] = redis.call('PFCOUNT', cur .. ':r', prev .. ':r')
+    out[17] = redis.call('PFCOUNT', cur .. ':n', prev .. ':n')
+  end
 end
 return out
