@@ -16,6 +16,16 @@
 //! backoff that doubles up to a few seconds, after which one check probes
 //! it again. `Stats::shared_degraded` says the shared view is away and
 //! `Stats::degraded_checks` counts the checks answered without it.
+//!
+//! How stale a count can be: while Redis answers, not at all: a message's
+//! updates and the counts it reads run as one script, so every message
+//! counted by any filter before it is in them. While it does not, a filter
+//! sees only the messages it counted itself (a swarm spread over N filters
+//! shows each about 1/N of its senders), and what it counted then is not
+//! sent to Redis afterwards. The clock stays each filter's own.
+//!
+//! The keys are built inside the script from the prefix, so a Redis
+//! Cluster, which needs every key named up front, is not supported.
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
