@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo run --release --example throughput -- [--threads N] [--repeat K] [--min-bytes B]
-//!     [--without-model] [--without-stream] FILE
+//!     [--without-model] [--without-stream] [--redis URL [--prefix P]] FILE
 //! ```
 //!
 //! FILE is a JSON-lines stream (as for the `score` example) or a labelled
@@ -20,6 +20,11 @@
 //! profile (no rate, campaign or sender evidence), and `--min-bytes B`
 //! keeps only texts of at least B bytes (the messages behind the tail
 //! latency).
+//!
+//! `--redis URL` (built with `--features redis`) keeps the stream state in
+//! Redis, under the prefix `P` (default: one of this run's own; give two
+//! processes the same one to have them share the state); the line then
+//! also has `degraded_checks`, the checks Redis did not answer in time.
 
 use std::time::Instant;
 
@@ -106,7 +111,7 @@ fn percentile(sorted: &[u64], p: f64) -> u64 {
 }
 
 const USAGE: &str = "usage: throughput [--threads N] [--repeat K] [--min-bytes B] \
-[--without-model] [--without-stream] FILE";
+[--without-model] [--without-stream] [--redis URL [--prefix P]] FILE";
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut threads = 1usize;
@@ -115,6 +120,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut with_model = true;
     let mut with_stream = true;
     let mut file = None;
+    let mut redis: Option<String> = None;
+    let mut prefix: Option<String> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -123,6 +130,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--min-bytes" => min_bytes = args.next().ok_or("--min-bytes needs B")?.parse()?,
             "--without-model" => with_model = false,
             "--without-stream" => with_stream = false,
+            "--redis" => redis = Some(args.next().ok_or("--redis needs a URL")?),
+            "--prefix" => prefix = Some(args.next().ok_or("--prefix needs a name")?),
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return Ok(());
@@ -140,11 +149,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
     }
     let threads = threads.max(1);
-    let filter = if with_model {
-        Filter::default()
-    } else {
-        Filter::builder().without_model().build()?
-    };
+    let mut builder = Filter::builder();
+    if !with_model {
+        builder = builder.without_model();
+    }
+    if let Some(url) = &redis {
+        builder = on_redis(builder, url, prefix)?;
+    }
+    let filter = builder.build()?;
 
     // Thread t takes messages t, t + N, t + 2N, …: a pool of workers taking
     // turns on one stream, so every thread stays near the stream's event
@@ -173,7 +185,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let seconds = start.elapsed().as_secs_f64();
     times.sort_unstable();
     let messages = times.len();
-    let line = serde_json::json!({
+    let mut line = serde_json::json!({
         "messages": messages,
         "seconds": (seconds * 1e6).round() / 1e6,
         "msgs_per_sec": (messages as f64 / seconds).round(),
@@ -183,6 +195,33 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "threads": threads,
         "state_bytes": filter.stats().bytes,
     });
+    if redis.is_some() {
+        line["degraded_checks"] = filter.stats().degraded_checks.into();
+    }
     println!("{line}");
     Ok(())
+}
+
+#[cfg(feature = "redis")]
+fn on_redis(
+    builder: dmguard::FilterBuilder,
+    url: &str,
+    prefix: Option<String>,
+) -> Result<dmguard::FilterBuilder, Box<dyn std::error::Error>> {
+    let prefix = prefix.unwrap_or_else(|| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        format!("dmguard-throughput:{}:{nanos}", std::process::id())
+    });
+    Ok(builder.redis(url, prefix))
+}
+
+#[cfg(not(feature = "redis"))]
+fn on_redis(
+    _builder: dmguard::FilterBuilder,
+    _url: &str,
+    _prefix: Option<String>,
+) -> Result<dmguard::FilterBuilder, Box<dyn std::error::Error>> {
+    Err("--redis needs the redis feature: cargo run --features redis --example throughput".into())
 }

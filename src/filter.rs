@@ -10,6 +10,7 @@ use crate::combine::{self, Weights};
 use crate::features::Evidence;
 use crate::features::link::{Link, LinkExpander, LinkRules, LinkScratch};
 use crate::features::lists::ListRules;
+use crate::features::stream::Stream;
 use crate::features::text::TextRules;
 use crate::limits;
 use crate::message::{Label, Message};
@@ -19,7 +20,7 @@ use crate::persist::{
     codec::{Dec, Enc},
 };
 use crate::policy::Policy;
-use crate::state::{StateSnapshot, Stats, Stream};
+use crate::state::{StateSnapshot, Stats};
 use crate::verdict::Verdict;
 
 /// Scores direct messages: allow, review or block, and why.
@@ -48,6 +49,10 @@ struct Inner {
     text: TextRules,
     stream: Stream,
     links: LinkRules,
+    /// Where this filter's lessons go and the others' come from, when the
+    /// stream state is shared through Redis.
+    #[cfg(feature = "redis")]
+    feedback: Option<crate::state::feedback::Feedback>,
     /// The trained text classifier and the combination it was fitted
     /// with; `None` for a rules-only filter.
     model: Option<(Classifier, Model)>,
@@ -135,6 +140,15 @@ impl Filter {
     /// assert_eq!(filter.check(&other), other_before);
     /// ```
     pub fn unlearn(&self, id: &str) -> bool {
+        #[cfg(feature = "redis")]
+        if let Some(feedback) = &self.inner.feedback {
+            feedback.publish(&crate::state::feedback::Lesson::Unlearn { id: id.to_string() });
+        }
+        self.unlearn_here(id)
+    }
+
+    /// [`Filter::unlearn`] in this process only.
+    fn unlearn_here(&self, id: &str) -> bool {
         let _lesson = self.lesson();
         let links = self.inner.links.unlearn(id);
         let weights = match &self.inner.model {
@@ -313,14 +327,14 @@ impl Filter {
         // Text: canonical forms, disguises, phrase rules, the policy's lists.
         canon.canonicalize(text);
         words.fill(&canon.text);
-        let ahead = inner.stream.look_ahead(msg, canon, words);
+        let plan = inner.stream.plan(msg, canon, words);
         inner.lists.scan(msg, canon, evidence);
         inner.text.scan(canon, evidence);
         // Links: found in the raw text, where disguises are still visible.
         inner.links.scan(msg, text, expander, evidence, links);
 
         // Stream: sender rate and fan-out, campaigns, sender profile.
-        inner.stream.observe(msg, ahead, evidence);
+        inner.stream.observe(msg, plan, evidence);
     }
 
     /// Judges one message.
@@ -481,15 +495,50 @@ impl Filter {
             LearnScope::Shared => None,
             LearnScope::Brand(brand) => Some(brand),
         };
-        let _lesson = self.lesson();
         let mut long = String::new();
         let text = limits::examined(msg.text, self.inner.policy.limits.max_text_bytes, &mut long);
-        self.inner.links.learn(text, label, msg.id, brand);
+        self.learn_here(text, label, msg.id, brand);
+        #[cfg(feature = "redis")]
+        if let Some(feedback) = &self.inner.feedback {
+            feedback.publish(&crate::state::feedback::Lesson::Learn {
+                spam: label == Label::Spam,
+                text: text.to_string(),
+                id: msg.id.map(str::to_string),
+                brand: brand.map(str::to_string),
+            });
+        }
+    }
+
+    /// [`Filter::learn_scoped`] in this process only, on the text as examined.
+    fn learn_here(&self, text: &str, label: Label, id: Option<&str>, brand: Option<&str>) {
+        let _lesson = self.lesson();
+        self.inner.links.learn(text, label, id, brand);
         if let Some((classifier, _)) = &self.inner.model {
             with_scratch(|scratch| {
                 scratch.canon.canonicalize(text);
-                classifier.learn(&scratch.canon.text, label == Label::Spam, msg.id, brand);
+                classifier.learn(&scratch.canon.text, label == Label::Spam, id, brand);
             });
+        }
+    }
+
+    /// Applies a lesson another filter published.
+    #[cfg(feature = "redis")]
+    fn apply_lesson(&self, lesson: crate::state::feedback::Lesson) {
+        use crate::state::feedback::Lesson;
+        match lesson {
+            Lesson::Learn {
+                spam,
+                text,
+                id,
+                brand,
+            } => {
+                let label = if spam { Label::Spam } else { Label::Ham };
+                let text = truncate(&text, self.inner.policy.limits.max_text_bytes);
+                self.learn_here(text, label, id.as_deref(), brand.as_deref());
+            }
+            Lesson::Unlearn { id } => {
+                self.unlearn_here(&id);
+            }
         }
     }
 
@@ -557,6 +606,8 @@ pub struct FilterBuilder {
     policy: Policy,
     model: ModelChoice,
     state_dir: Option<std::path::PathBuf>,
+    #[cfg(feature = "redis")]
+    redis: Option<crate::state::RedisConfig>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -597,6 +648,52 @@ impl FilterBuilder {
     /// The policy is not part of the state: pass it as before.
     pub fn state_dir(mut self, dir: impl Into<std::path::PathBuf>) -> Self {
         self.state_dir = Some(dir.into());
+        self
+    }
+
+    /// Shares the stream state and the feedback with every filter on the
+    /// same Redis and `prefix` (one prefix per deployment): a sender's rate,
+    /// a text's spread and the brands' conversations count every filter's
+    /// messages, and each `learn` / `unlearn` reaches every filter, a new
+    /// one included (it reads the lessons Redis still holds). With the
+    /// `redis` feature.
+    ///
+    /// `url` is a Redis URL (`redis://host:port/db`). A URL the client
+    /// cannot use, or an empty prefix, makes [`build`](Self::build) fail. A
+    /// server that does not answer does not: the filter starts degraded
+    /// (see [`Stats::shared_degraded`]), checks from its own memory, and
+    /// connects when Redis answers. A check waits for Redis at most the
+    /// timeout ([`redis_timeout`](Self::redis_timeout)).
+    ///
+    /// ```
+    /// use dmguard::Filter;
+    ///
+    /// // Nothing listens on port 1: the filter starts degraded.
+    /// let filter = Filter::builder().redis("redis://127.0.0.1:1/", "dmguard-doc").build()?;
+    /// let verdict = filter.check(&dmguard::Message::new("hi").with_timestamp_ms(1_750_000_000_000));
+    /// assert!((0.0..=1.0).contains(&verdict.score));
+    /// assert!(filter.stats().shared_degraded);
+    /// assert!(Filter::builder().redis("http://nowhere", "p").build().is_err());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    #[cfg(feature = "redis")]
+    pub fn redis(mut self, url: impl Into<String>, prefix: impl Into<String>) -> Self {
+        self.redis = Some(crate::state::RedisConfig {
+            url: url.into(),
+            prefix: prefix.into(),
+            timeout: std::time::Duration::from_millis(50),
+        });
+        self
+    }
+
+    /// The longest a check waits for Redis to connect or answer before it
+    /// answers from local memory. Default 50 ms. Without
+    /// [`redis`](Self::redis) it does nothing.
+    #[cfg(feature = "redis")]
+    pub fn redis_timeout(mut self, timeout: std::time::Duration) -> Self {
+        if let Some(config) = &mut self.redis {
+            config.timeout = timeout.max(std::time::Duration::from_millis(1));
+        }
         self
     }
 
@@ -651,18 +748,58 @@ impl FilterBuilder {
             let clf = Classifier::from_fitted(m.bits, fitted, m.online_rate, m.l2, combination);
             (clf, m)
         });
-        Ok(Filter {
+        #[cfg(feature = "redis")]
+        let (stream, feedback) = match &self.redis {
+            Some(config) => {
+                let store =
+                    crate::state::RedisStore::new(config, &policy.store, policy.stream.windows())?;
+                let feedback = crate::state::feedback::Feedback::new(config)?;
+                // Every instance must hash alike: without a key in the
+                // policy, the deployment's prefix stands for one (public,
+                // so the README asks shared deployments to set one).
+                let key = policy.store.key().unwrap_or_else(|| {
+                    crate::state::hash::HashKey(crate::state::hash::hash_str(
+                        &config.prefix,
+                        0x006b_6579,
+                    ))
+                });
+                let stream = Stream::with_store(&policy.stream, Arc::new(store), key);
+                (stream, Some(feedback))
+            }
+            None => (Stream::new(&policy.stream, &policy.store), None),
+        };
+        #[cfg(not(feature = "redis"))]
+        let stream = Stream::new(&policy.stream, &policy.store);
+        let filter = Filter {
             inner: Arc::new(Inner {
                 lists: ListRules::build(&policy)?,
                 text: TextRules::build(&policy)?,
-                stream: Stream::new(&policy.stream),
+                stream,
                 links: LinkRules::build(&policy.links, policy.stream.new_account_days)?,
+                #[cfg(feature = "redis")]
+                feedback,
                 weights,
                 policy,
                 model,
                 lessons: RwLock::new(()),
             }),
-        })
+        };
+        #[cfg(feature = "redis")]
+        if let (Some(config), Some(feedback)) = (&self.redis, &filter.inner.feedback) {
+            // The reader holds the filter weakly: it ends when the last
+            // clone of the filter is dropped.
+            let weak = Arc::downgrade(&filter.inner);
+            feedback.follow(config, move |lesson| match weak.upgrade() {
+                Some(inner) => {
+                    if let Some(lesson) = lesson {
+                        Filter { inner }.apply_lesson(lesson);
+                    }
+                    true
+                }
+                None => false,
+            })?;
+        }
+        Ok(filter)
     }
 }
 

@@ -58,8 +58,8 @@
 //!
 //! Rules compile once when the filter is built; checking reuses per-thread
 //! buffers. The stream state is split into mutex-protected shards, bounded
-//! by [`StreamPolicy::max_senders`], [`StreamPolicy::max_fingerprints`] and
-//! [`StreamPolicy::max_conversations`] (64 bytes per sender, 120 per
+//! by [`StorePolicy::max_senders`], [`StorePolicy::max_fingerprints`] and
+//! [`StorePolicy::max_conversations`] (64 bytes per sender, 120 per
 //! fingerprint band, 12 per conversation), and can be saved and
 //! restored with [`Filter::snapshot_state`] / [`Filter::restore_state`].
 //!
@@ -72,9 +72,13 @@
 //!
 //! ## Crate features
 //!
-//! The library has none: everything is always on. The one feature,
-//! `bench`, builds the criterion benches in `benches/` (`cargo bench
-//! --features bench`) and changes nothing in the library.
+//! Everything the library does in one process is always on. Two features:
+//!
+//! - `redis`: the Redis store, which lets many filter processes share one
+//!   view of the stream and one another's feedback
+//!   (`FilterBuilder::redis`); it adds the `redis` client crate.
+//! - `bench`: builds the criterion benches in `benches/` (`cargo bench
+//!   --features bench`) and changes nothing in the library.
 
 // One measured exception, allowed where it stands: the cache hint in
 // `state::prefetch`.
@@ -113,10 +117,11 @@ pub use codes::{CodeInfo, all_codes as reason_codes};
 pub use error::Error;
 pub use eval::{CaughtAt, Confusion, Evaluation, HAM_FLAGGED_CEILINGS, ReasonRate, Report};
 pub use features::link::{Link, LinkExpander, LinkKind, LinkPolicy, links};
+pub use features::stream::StreamPolicy;
 #[doc(hidden)]
 pub use features::text::TextBench;
 pub use filter::{Filter, FilterBuilder, LearnScope};
 pub use message::{Label, Message, SenderProfile};
 pub use policy::{Limits, Lists, Policy};
-pub use state::{StateSnapshot, Stats, StreamPolicy};
+pub use state::{StateSnapshot, Stats, StorePolicy};
 pub use verdict::{Action, Family, Reason, Verdict};

@@ -8,11 +8,12 @@ use serde::{Deserialize, Serialize};
 use crate::Error;
 use crate::codes::Code;
 use crate::features::link::LinkPolicy;
+use crate::features::stream::StreamPolicy;
 use crate::limits::{
     MAX_EXTRA_PHRASES, MAX_LINKS, MAX_LIST_ENTRIES, MAX_PATTERNS, MAX_PHRASES, MAX_POLICY_BYTES,
     MAX_TEXT_BYTES, REGEX_SIZE_LIMIT,
 };
-use crate::state::StreamPolicy;
+use crate::state::{MOVED_KEYS, StorePolicy};
 
 /// How a filter judges messages: configuration as data.
 ///
@@ -65,10 +66,14 @@ pub struct Policy {
     pub deny: Lists,
     /// Caps on the work done per message.
     pub limits: Limits,
-    /// Windows, thresholds and caps of the rate, campaign and sender
-    /// evidence (the `[stream]` table).
+    /// Windows and thresholds of the rate, campaign and sender evidence
+    /// (the `[stream]` table).
     #[serde(default)]
     pub stream: StreamPolicy,
+    /// How much stream state is kept: shards and caps (the `[store]`
+    /// table).
+    #[serde(default)]
+    pub store: StorePolicy,
     /// How links are judged: the brand's own domains, extra lists, caps.
     #[serde(default)]
     pub links: LinkPolicy,
@@ -135,6 +140,7 @@ impl Default for Policy {
             deny: Lists::default(),
             limits: Limits::default(),
             stream: StreamPolicy::default(),
+            store: StorePolicy::default(),
             links: LinkPolicy::default(),
         }
     }
@@ -145,8 +151,22 @@ impl Policy {
     /// refused unread.
     pub fn from_toml_str(source: &str) -> Result<Policy, Error> {
         check_size(source.len()).map_err(|e| Error::policy(None, e))?;
-        let policy: Policy = toml::from_str(source)
-            .map_err(|e| Error::policy(None, e.to_string().trim_end().to_string()))?;
+        let error = |e: toml::de::Error| Error::policy(None, e.to_string().trim_end().to_string());
+        let policy: Policy = if mentions_moved_key(source) {
+            let mut table: toml::Table = toml::from_str(source).map_err(error)?;
+            if let Some(toml::Value::Table(stream)) = table.get_mut("stream") {
+                let moved = take_moved(stream, |t, k| t.remove(k));
+                let store = table
+                    .entry("store")
+                    .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+                if let toml::Value::Table(store) = store {
+                    put_moved(store, moved, source)?;
+                }
+            }
+            toml::Value::Table(table).try_into().map_err(error)?
+        } else {
+            toml::from_str(source).map_err(error)?
+        };
         policy.validated(source)
     }
 
@@ -154,8 +174,27 @@ impl Policy {
     /// refused unread.
     pub fn from_json_str(source: &str) -> Result<Policy, Error> {
         check_size(source.len()).map_err(|e| Error::policy(None, e))?;
-        let policy: Policy = serde_json::from_str(source)
-            .map_err(|e| Error::policy(Some(format!("line {}", e.line())), e.to_string()))?;
+        let error = |e: serde_json::Error| {
+            let at = (e.line() > 0).then(|| format!("line {}", e.line()));
+            Error::policy(at, e.to_string())
+        };
+        let policy: Policy = if mentions_moved_key(source) {
+            let mut value: serde_json::Value = serde_json::from_str(source).map_err(error)?;
+            if let Some(top) = value.as_object_mut()
+                && let Some(serde_json::Value::Object(stream)) = top.get_mut("stream")
+            {
+                let moved = take_moved(stream, |t, k| t.remove(k));
+                let store = top
+                    .entry("store")
+                    .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
+                if let serde_json::Value::Object(store) = store {
+                    put_moved(store, moved, source)?;
+                }
+            }
+            serde_json::from_value(value).map_err(error)?
+        } else {
+            serde_json::from_str(source).map_err(error)?
+        };
         policy.validated(source)
     }
 
@@ -308,6 +347,9 @@ impl Policy {
         self.stream
             .validate()
             .map_err(|e| Error::policy(at("[stream]"), e.to_string()))?;
+        self.store
+            .validate()
+            .map_err(|e| Error::policy(at("[store]"), e.to_string()))?;
         Ok(weights)
     }
 }
@@ -318,6 +360,41 @@ fn check_size(len: usize) -> Result<(), String> {
         return Err(format!(
             "the policy is {len} bytes, more than the {MAX_POLICY_BYTES} a policy may hold"
         ));
+    }
+    Ok(())
+}
+
+/// Whether the source may name a `[store]` key in `[stream]`, where older
+/// policy files have them: only then is it read in two steps.
+fn mentions_moved_key(source: &str) -> bool {
+    MOVED_KEYS.iter().any(|key| source.contains(key))
+}
+
+/// Takes the `[store]` keys out of a `[stream]` table.
+fn take_moved<T, V>(
+    stream: &mut T,
+    remove: impl Fn(&mut T, &str) -> Option<V>,
+) -> Vec<(&'static str, V)> {
+    MOVED_KEYS
+        .iter()
+        .filter_map(|&key| remove(stream, key).map(|v| (key, v)))
+        .collect()
+}
+
+/// Puts keys taken from `[stream]` into `[store]`, refusing one that
+/// `[store]` also sets (which of the two was meant cannot be told).
+fn put_moved<M, V>(store: &mut M, moved: Vec<(&'static str, V)>, source: &str) -> Result<(), Error>
+where
+    M: MapLike<V>,
+{
+    for (key, value) in moved {
+        if store.has(key) {
+            return Err(Error::policy(
+                Some(locate(source, key)),
+                format!("{key} is set in both [stream] and [store]; it belongs in [store]"),
+            ));
+        }
+        store.put(key, value);
     }
     Ok(())
 }
@@ -429,6 +506,31 @@ fn locate_in(source: &str, table: &str, key: &str) -> String {
         Some(index) => format!("line {}", index + 1),
         None if table.is_empty() => key.to_string(),
         None => format!("{table}.{key}"),
+    }
+}
+
+/// The two tables a policy is read into before it is typed: TOML's and
+/// JSON's.
+trait MapLike<V> {
+    fn has(&self, key: &str) -> bool;
+    fn put(&mut self, key: &str, value: V);
+}
+
+impl MapLike<toml::Value> for toml::Table {
+    fn has(&self, key: &str) -> bool {
+        self.contains_key(key)
+    }
+    fn put(&mut self, key: &str, value: toml::Value) {
+        self.insert(key.to_string(), value);
+    }
+}
+
+impl MapLike<serde_json::Value> for serde_json::Map<String, serde_json::Value> {
+    fn has(&self, key: &str) -> bool {
+        self.contains_key(key)
+    }
+    fn put(&mut self, key: &str, value: serde_json::Value) {
+        self.insert(key.to_string(), value);
     }
 }
 

@@ -185,7 +185,7 @@ fn threads_checking_learning_snapshotting_and_saving_at_once_stay_consistent() {
     // The two filters share one stream key, as instances restoring each
     // other's snapshots must (each filter's own key is random otherwise).
     let keyed = || {
-        let policy = dmguard::Policy::from_toml_str("[stream]\nhash_key = \"5eed5eed5eed5eed\"\n");
+        let policy = dmguard::Policy::from_toml_str("[store]\nhash_key = \"5eed5eed5eed5eed\"\n");
         Filter::new(policy.expect("a valid policy")).expect("a filter")
     };
     let filter = keyed();

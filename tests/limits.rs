@@ -295,7 +295,7 @@ fn table_keys_are_secret_per_filter_unless_the_policy_sets_one() {
     one_sender(&b, "u1");
     assert_ne!(snapshot_text(&a), snapshot_text(&b), "random keys differ");
 
-    let keyed = policy("[stream]\nhash_key = \"00112233445566ff\"\n");
+    let keyed = policy("[store]\nhash_key = \"00112233445566ff\"\n");
     let (c, d) = (
         Filter::new(keyed.clone()).unwrap(),
         Filter::new(keyed).unwrap(),

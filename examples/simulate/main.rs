@@ -31,6 +31,11 @@
 //!   minutes: order and phone numbers, amounts, complaints, links to the
 //!   brand's own shop (ham; the wording is built in, like the surge's).
 //!
+//! `--instances N` checks the stream with N filters, message by message in
+//! turn (round-robin); with `--redis URL` (built with `--features redis`)
+//! they share one Redis, under a prefix of this run's own, as N processes
+//! behind a load balancer would; without it each keeps its own memory.
+//!
 //! Outgoing lines are the brand's own DMs: `--check` records them with
 //! `Filter::observe_outgoing` and does not score or count them.
 //!
@@ -78,12 +83,17 @@ struct Args {
     conversations: u64,
     check: bool,
     assert: bool,
+    /// Filters the stream is checked with, in turn.
+    instances: u64,
+    /// The Redis they share, when given.
+    redis: Option<String>,
 }
 
 const USAGE: &str = "usage: simulate --input FILE.tsv [--seed N] [--start-ms MS] [--hours H] \
 [--brands N] [--followers N] [--upset N] [--surges N] [--surge-size N] [--fanout-bots N] \
 [--fanout-size N] [--swarms N] [--swarm-size N] [--drips N] [--drip-texts N] \
-[--single-shots N] [--hijacked N] [--hijacked-size N] [--conversations N] [--check] [--assert]";
+[--single-shots N] [--hijacked N] [--hijacked-size N] [--conversations N] [--instances N] \
+[--redis URL] [--check] [--assert]";
 
 fn parse_args() -> Result<Args, String> {
     let mut a = Args {
@@ -108,6 +118,8 @@ fn parse_args() -> Result<Args, String> {
         conversations: 80,
         check: false,
         assert: false,
+        instances: 1,
+        redis: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -126,6 +138,10 @@ fn parse_args() -> Result<Args, String> {
         let value = it.next().ok_or(format!("{flag} needs a value\n{USAGE}"))?;
         if flag == "--input" {
             a.input = value;
+            continue;
+        }
+        if flag == "--redis" {
+            a.redis = Some(value);
             continue;
         }
         let n: i64 = value
@@ -151,6 +167,7 @@ fn parse_args() -> Result<Args, String> {
             "--hijacked" => a.hijacked = u,
             "--hijacked-size" => a.hijacked_size = u,
             "--conversations" => a.conversations = u,
+            "--instances" => a.instances = u.max(1),
             _ => return Err(format!("unknown flag {flag}\n{USAGE}")),
         }
     }
@@ -188,7 +205,36 @@ fn read_tsv(path: &str) -> Result<(Vec<String>, Vec<String>), String> {
 /// Scores the stream in order and prints, per scenario, how much was
 /// flagged overall and from the fourth message of each campaign on. Returns
 /// the stream targets that were missed.
-fn check(stream: &[Dm]) -> Vec<String> {
+fn filters(args: &Args) -> Result<Vec<Filter>, String> {
+    let n = args.instances as usize;
+    let Some(url) = &args.redis else {
+        return Ok((0..n).map(|_| Filter::default()).collect());
+    };
+    on_redis(url, n)
+}
+
+#[cfg(feature = "redis")]
+fn on_redis(url: &str, n: usize) -> Result<Vec<Filter>, String> {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let prefix = format!("dmguard-simulate:{}:{nanos}", std::process::id());
+    (0..n)
+        .map(|_| {
+            Filter::builder()
+                .redis(url, &prefix)
+                .build()
+                .map_err(|e| e.to_string())
+        })
+        .collect()
+}
+
+#[cfg(not(feature = "redis"))]
+fn on_redis(_url: &str, _n: usize) -> Result<Vec<Filter>, String> {
+    Err("--redis needs the redis feature: cargo run --features redis --example simulate".into())
+}
+
+fn check(stream: &[Dm], filters: &[Filter]) -> Vec<String> {
     #[derive(Default)]
     struct Tally {
         n: u64,
@@ -196,11 +242,11 @@ fn check(stream: &[Dm]) -> Vec<String> {
         late_n: u64,
         late_flagged: u64,
     }
-    let filter = Filter::default();
     let mut nth: BTreeMap<&str, u64> = BTreeMap::new();
     let mut by: BTreeMap<&str, Tally> = BTreeMap::new();
     let mut labels: BTreeMap<&str, Tally> = BTreeMap::new();
-    for dm in stream {
+    for (i, dm) in stream.iter().enumerate() {
+        let filter = &filters[i % filters.len()];
         let msg = Message::new(&dm.text)
             .with_timestamp_ms(dm.ts)
             .with_sender(&dm.sender)
@@ -245,7 +291,9 @@ fn check(stream: &[Dm]) -> Vec<String> {
             pct(t.late_flagged, t.late_n)
         );
     }
-    eprintln!("{:?}", filter.stats());
+    for filter in filters {
+        eprintln!("{:?}", filter.stats());
+    }
     let mut missed = Vec::new();
     for name in ["fanout_bot", "bot_swarm", "hijacked"] {
         if let Some(t) = by.get(name)
@@ -293,7 +341,14 @@ fn main() {
     };
     let out = Sim::new(&args, ham, spam).run();
     if args.check {
-        let missed = check(&out);
+        let filters = match filters(&args) {
+            Ok(filters) => filters,
+            Err(e) => {
+                eprintln!("{e}");
+                std::process::exit(2);
+            }
+        };
+        let missed = check(&out, &filters);
         for m in &missed {
             eprintln!("target missed: {m}");
         }

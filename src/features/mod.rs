@@ -7,10 +7,12 @@
 //! log-odds comes from the code's default, the trained model or the policy,
 //! and is applied in [`crate::combine`].
 
+pub(crate) mod fingerprint;
 pub(crate) mod link;
 pub(crate) mod lists;
 pub(crate) mod rate;
 pub(crate) mod sender;
+pub(crate) mod stream;
 pub(crate) mod text;
 
 use std::borrow::Cow;

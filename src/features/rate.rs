@@ -6,9 +6,10 @@
 //! to one brand (an upset customer) is normal. One text spreading across
 //! many inboxes, or many new accounts carrying one text, is not.
 
+use super::stream::StreamPolicy;
 use crate::codes::Code;
 use crate::features::Evidence;
-use crate::state::{CampaignObservation, SenderObservation, StreamPolicy};
+use crate::state::{CampaignObservation, SenderObservation};
 
 /// Strength for a count `n` at or above its threshold `min`: 1 at the
 /// threshold, growing with the doubling of the count, capped at 2.

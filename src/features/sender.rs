@@ -10,10 +10,10 @@
 //! -2.5 in `combine`, since a hijacked account shows them all), and above
 //! all a person the brand itself wrote to lately.
 
+use super::stream::StreamPolicy;
 use crate::codes::Code;
 use crate::features::Evidence;
 use crate::message::SenderProfile;
-use crate::state::StreamPolicy;
 
 /// Records the profile's evidence. Returns whether the account counts as
 /// new, when its age is known.

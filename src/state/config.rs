@@ -1,47 +1,37 @@
-//! The `[stream]` section of a policy: windows, thresholds and caps of the
-//! rate, campaign and sender evidence.
+//! The `[store]` section of a policy: how much the stream state holds.
 
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
 
-/// Settings of the stream evidence (sender rate, fan-out, campaigns, sender
-/// profile), read from a policy's `[stream]` table.
-///
-/// Windows and expiry follow event time (`Message::timestamp_ms`), never the
-/// wall clock:
-///
-/// - a message counts at its own timestamp, unless it is more than
-///   `late_slack_ms` older than the latest event time seen; then it counts
-///   at that latest time minus the slack (reported in `Stats::late`); the
-///   latest event time moves forward by at most half the slack per message,
-///   so one timestamp far in the future cannot make all others late;
-/// - a message without a timestamp counts at the latest event time seen;
-///   before any timestamped message it gets profile evidence only
-///   (`Stats::untimed`);
-/// - without a sender there is no rate or fan-out evidence, and the message
-///   cannot be blamed for spreading a text; without a recipient it adds no
-///   fan-out.
+/// How much stream state the filter keeps, read from a policy's `[store]`
+/// table. What the evidence makes of that state is the `[stream]` table's
+/// ([`StreamPolicy`](crate::StreamPolicy)).
 ///
 /// Memory is bounded by `max_senders`, `max_fingerprints` and
 /// `max_conversations`: 64 bytes per sender, 120 per fingerprint band and
-/// 12 per conversation (slot and key). Each table fills to
-/// about 90% of its cap; then a new entry takes the place of the entry seen
-/// longest ago among the few it could go to: an idle one (`Stats::expired`)
-/// or, when all are active, a live one (`Stats::senders_evicted`,
+/// 12 per conversation (slot and key). Each table fills to about 90% of its
+/// cap; then a new entry takes the place of the entry seen longest ago among
+/// the few it could go to: an idle one (`Stats::expired`) or, when all are
+/// active, a live one (`Stats::senders_evicted`,
 /// `Stats::fingerprints_evicted`).
+///
+/// These keys used to sit in `[stream]`, and a policy file that has them
+/// there still works; naming one in both tables is an error.
 ///
 /// ```
 /// use dmguard::Policy;
 ///
-/// let policy = Policy::from_toml_str("[stream]\nmax_senders = 100000\nburst_per_minute = 20\n")?;
-/// assert_eq!(policy.stream.max_senders, 100_000);
-/// assert!(Policy::from_toml_str("[stream]\nshards = 0\n").is_err());
+/// let policy = Policy::from_toml_str("[store]\nmax_senders = 100000\n")?;
+/// assert_eq!(policy.store.max_senders, 100_000);
+/// let older = Policy::from_toml_str("[stream]\nmax_senders = 100000\n")?;
+/// assert_eq!(older, policy);
+/// assert!(Policy::from_toml_str("[store]\nshards = 0\n").is_err());
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct StreamPolicy {
+pub struct StorePolicy {
     /// Independent locks the state is split into, so that many threads can
     /// check at once. Default 16.
     pub shards: usize,
@@ -49,65 +39,16 @@ pub struct StreamPolicy {
     /// the same two small sets is forgotten; a table holds about 90% of its
     /// cap before it starts forgetting. Default 1 250 000 (80 MB).
     pub max_senders: usize,
-    /// Fingerprint bands remembered at most (each text has `fingerprint_bands`
-    /// of them). Default 262 144.
+    /// Fingerprint bands remembered at most (each text has
+    /// `fingerprint_bands` of them). Default 262 144.
     pub max_fingerprints: usize,
-    /// How late a message may arrive and still count at its own time; an
-    /// older one counts at the latest event time minus this slack.
-    /// Default 120 000 (two minutes).
-    pub late_slack_ms: u64,
-    /// A sender idle this long is forgotten first when room is needed.
-    /// Default 86 400 000 (a day).
-    pub sender_idle_ms: u64,
-    /// Window for a sender's distinct recipients. Default 1 200 000 (20 min).
-    pub fanout_window_ms: u64,
-    /// Window for a text's senders and recipients. Default 1 200 000 (20 min).
-    pub campaign_window_ms: u64,
-    /// Messages per minute from one sender that count as a burst. Default 10.
-    pub burst_per_minute: u32,
-    /// Messages per hour from one sender that count as a burst. Default 60.
-    pub burst_per_hour: u32,
-    /// Distinct recipients of one sender in the fan-out window from which
-    /// `SENDER_FANOUT` fires. Default 3.
-    pub fanout_recipients: u32,
-    /// Distinct recipients of one text from which `CAMPAIGN_FANOUT` may fire
-    /// (it also needs the text to reach more inboxes than it has senders).
-    /// Default 3.
-    pub campaign_recipients: u32,
-    /// New senders of one text from which `CAMPAIGN_SWARM` may fire.
-    /// Default 3.
-    pub swarm_new_senders: u32,
-    /// Share of a text's senders that must be new for `CAMPAIGN_SWARM`.
-    /// Default 0.75.
-    pub swarm_new_share: f64,
-    /// Accounts younger than this many days are new: for the profile, the
-    /// swarm and, unless `[links]` sets its own, `LINK_FIRST_CONTACT`.
-    /// Default 30.
-    pub new_account_days: u32,
-    /// Accounts at least this many days old, with followers and following
-    /// known and not lopsided (`SENDER_FOLLOW_RATIO` does not fire), are
-    /// established (`SENDER_ESTABLISHED`, which speaks for the message).
-    /// At least `new_account_days`. Default 180.
-    pub established_account_days: u32,
-    /// How long after a brand's own DM to a person (recorded with
-    /// `Filter::observe_outgoing`) that person's DMs to the brand carry
-    /// `SENDER_IN_CONVERSATION`. Default 2 592 000 000 (30 days).
-    pub conversation_window_ms: u64,
     /// (brand, person) conversations remembered at most; beyond it the one
     /// whose brand wrote longest ago goes (`Stats::conversations_evicted`).
     /// 12 bytes each. Default 1 000 000 (12 MB).
     pub max_conversations: usize,
-    /// `SENDER_FOLLOW_RATIO` fires when the sender follows at least this many
-    /// times more accounts than follow it back... Default 20.
-    pub follow_ratio: f64,
-    /// ...and follows at least this many accounts. Default 200.
-    pub follow_min_following: u64,
-    /// Bands per fingerprint, 1 to 4: more bands catch copies that differ
-    /// more, at a little more cost. Default 3.
-    pub fingerprint_bands: usize,
-    /// Words (after masking numbers and links) a text needs to be
-    /// fingerprinted. Default 4.
-    pub fingerprint_min_words: usize,
+    /// A sender idle this long is forgotten first when room is needed.
+    /// Default 86 400 000 (a day).
+    pub sender_idle_ms: u64,
     /// The secret that keys the sender, campaign and conversation tables,
     /// as 16 hexadecimal digits: set the same in several instances (or a
     /// replay) for their snapshots to key the same senders and texts. Keep
@@ -118,36 +59,29 @@ pub struct StreamPolicy {
     pub hash_key: Option<String>,
 }
 
-impl Default for StreamPolicy {
+/// The keys of [`StorePolicy`], which older policy files have in `[stream]`.
+pub(crate) const MOVED_KEYS: [&str; 5] = [
+    "shards",
+    "max_senders",
+    "max_fingerprints",
+    "max_conversations",
+    "sender_idle_ms",
+];
+
+impl Default for StorePolicy {
     fn default() -> Self {
-        StreamPolicy {
+        StorePolicy {
             shards: 16,
             max_senders: 1_250_000,
             max_fingerprints: 1 << 18,
-            late_slack_ms: 120_000,
-            sender_idle_ms: 86_400_000,
-            fanout_window_ms: 1_200_000,
-            campaign_window_ms: 1_200_000,
-            burst_per_minute: 10,
-            burst_per_hour: 60,
-            fanout_recipients: 3,
-            campaign_recipients: 3,
-            swarm_new_senders: 3,
-            swarm_new_share: 0.75,
-            new_account_days: 30,
-            established_account_days: 180,
-            conversation_window_ms: 30 * 86_400_000,
             max_conversations: 1_000_000,
-            follow_ratio: 20.0,
-            follow_min_following: 200,
-            fingerprint_bands: 3,
-            fingerprint_min_words: 4,
+            sender_idle_ms: 86_400_000,
             hash_key: None,
         }
     }
 }
 
-impl StreamPolicy {
+impl StorePolicy {
     /// The key set by `hash_key`, if it is set and valid.
     pub(crate) fn key(&self) -> Option<super::hash::HashKey> {
         self.hash_key
@@ -157,7 +91,7 @@ impl StreamPolicy {
 
     /// Checks ranges; errors name the key.
     pub(crate) fn validate(&self) -> Result<(), Error> {
-        let bad = |key: &str, why: String| Err(Error::policy(Some(format!("stream.{key}")), why));
+        let bad = |key: &str, why: String| Err(Error::policy(Some(format!("store.{key}")), why));
         if !(1..=4096).contains(&self.shards) {
             return bad(
                 "shards",
@@ -173,41 +107,11 @@ impl StreamPolicy {
                 return bad(key, format!("{key} must be at least 1"));
             }
         }
-        for (key, v) in [
-            ("fanout_window_ms", self.fanout_window_ms),
-            ("campaign_window_ms", self.campaign_window_ms),
-            ("sender_idle_ms", self.sender_idle_ms),
-            ("conversation_window_ms", self.conversation_window_ms),
-        ] {
-            if !(2_000..=u64::from(u32::MAX) * 1000).contains(&v) {
-                return bad(key, format!("{key} = {v} is outside 2 s ..= 136 years"));
-            }
-        }
-        if !(1..=4).contains(&self.fingerprint_bands) {
+        let v = self.sender_idle_ms;
+        if !(2_000..=u64::from(u32::MAX) * 1000).contains(&v) {
             return bad(
-                "fingerprint_bands",
-                format!(
-                    "fingerprint_bands = {} is outside 1..=4",
-                    self.fingerprint_bands
-                ),
-            );
-        }
-        if !(0.0..=1.0).contains(&self.swarm_new_share) {
-            return bad(
-                "swarm_new_share",
-                format!(
-                    "swarm_new_share = {} is outside [0, 1]",
-                    self.swarm_new_share
-                ),
-            );
-        }
-        if self.established_account_days < self.new_account_days {
-            return bad(
-                "established_account_days",
-                format!(
-                    "established_account_days = {} is below new_account_days = {}",
-                    self.established_account_days, self.new_account_days
-                ),
+                "sender_idle_ms",
+                format!("sender_idle_ms = {v} is outside 2 s ..= 136 years"),
             );
         }
         if let Some(hex) = &self.hash_key
@@ -219,14 +123,17 @@ impl StreamPolicy {
                 format!("hash_key = {hex:?} is not 16 hexadecimal digits other than all zeros"),
             );
         }
-        if !(self.follow_ratio.is_finite() && self.follow_ratio >= 1.0) {
-            return bad(
-                "follow_ratio",
-                format!("follow_ratio = {} must be a number >= 1", self.follow_ratio),
-            );
-        }
         Ok(())
     }
+}
+
+/// The windows a store counts in, from the `[stream]` table: the store
+/// keeps its counts in two bins of half a window each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Windows {
+    pub fanout_ms: u64,
+    pub campaign_ms: u64,
+    pub conversation_ms: u64,
 }
 
 #[cfg(test)]
@@ -234,21 +141,16 @@ mod tests {
     use crate::Policy;
 
     #[test]
-    fn bad_stream_values_are_named() {
+    fn bad_store_values_are_named() {
         for (source, key) in [
+            ("[store]\nshards = 0\n", "shards"),
+            ("[store]\nmax_senders = 0\n", "max_senders"),
+            ("[store]\nmax_conversations = 0\n", "max_conversations"),
+            ("[store]\nsender_idle_ms = 10\n", "sender_idle_ms"),
             ("[stream]\nshards = 0\n", "shards"),
-            ("[stream]\nfingerprint_bands = 9\n", "fingerprint_bands"),
-            ("[stream]\nswarm_new_share = 1.5\n", "swarm_new_share"),
-            ("[stream]\ncampaign_window_ms = 10\n", "campaign_window_ms"),
-            ("[stream]\nmax_senders = 0\n", "max_senders"),
-            ("[stream]\nmax_conversations = 0\n", "max_conversations"),
-            (
-                "[stream]\nestablished_account_days = 7\n",
-                "established_account_days",
-            ),
-            ("[stream]\nburst_per_mintue = 3\n", "burst_per_mintue"),
-            ("[stream]\nhash_key = \"abc\"\n", "hash_key"),
-            ("[stream]\nhash_key = \"0000000000000000\"\n", "hash_key"),
+            ("[store]\nmax_sendres = 3\n", "max_sendres"),
+            ("[store]\nhash_key = \"abc\"\n", "hash_key"),
+            ("[store]\nhash_key = \"0000000000000000\"\n", "hash_key"),
         ] {
             let e = Policy::from_toml_str(source).unwrap_err().to_string();
             assert!(e.contains(key), "{source}: {e}");
@@ -256,11 +158,18 @@ mod tests {
     }
 
     #[test]
-    fn the_default_section_round_trips() {
-        let policy = Policy::from_toml_str("[stream]\nlate_slack_ms = 5000\n").unwrap();
-        assert_eq!(policy.stream.late_slack_ms, 5000);
-        assert_eq!(policy.stream.shards, 16);
-        let json = serde_json::to_string(&policy).unwrap();
-        assert_eq!(Policy::from_json_str(&json).unwrap(), policy);
+    fn the_older_spelling_in_stream_is_read_into_store() {
+        let old = Policy::from_toml_str("[stream]\nshards = 4\nburst_per_minute = 5\n").unwrap();
+        assert_eq!((old.store.shards, old.stream.burst_per_minute), (4, 5));
+        let old = Policy::from_json_str(r#"{"stream": {"max_conversations": 9}}"#).unwrap();
+        assert_eq!(old.store.max_conversations, 9);
+    }
+
+    #[test]
+    fn a_key_in_both_tables_is_refused_naming_it() {
+        let e = Policy::from_toml_str("[stream]\nshards = 4\n[store]\nshards = 8\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("shards") && e.contains("[store]"), "{e}");
     }
 }

@@ -52,7 +52,7 @@ impl HashKey {
         HashKey(std::hash::RandomState::new().hash_one(0x006b_6579_u64) | 1)
     }
 
-    /// Reads 16 hexadecimal digits, as `[stream] hash_key` and snapshots
+    /// Reads 16 hexadecimal digits, as `[store] hash_key` and snapshots
     /// write them.
     pub fn from_hex(hex: &str) -> Option<HashKey> {
         if hex.len() != 16 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {

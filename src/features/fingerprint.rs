@@ -15,8 +15,8 @@
 //! check), so the fingerprint costs a pass over word hashes, not over the
 //! text. No allocation: everything lives in fixed arrays.
 
-use super::hash::{mix, nonzero};
 use crate::classifier::Words;
+use crate::state::hash::{mix, nonzero};
 
 /// The most bands a fingerprint can have.
 pub(crate) const MAX_BANDS: usize = 4;

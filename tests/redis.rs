@@ -1,0 +1,286 @@
+//! The Redis store, with a real server: two filters on one Redis see one
+//! stream (a swarm spread across them, a sender's rate, a conversation) and
+//! one another's feedback; a Redis killed mid-stream and restarted leaves
+//! the checks going and the shared view comes back.
+//!
+//! Needs `DMGUARD_REDIS_URL` (`.ci/run` starts a server and sets it); the
+//! restart test also starts a `redis-server` of its own on another port.
+//! Without the variable every test passes, saying "skipped".
+
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use dmguard::{Filter, Label, Message, Verdict};
+
+#[allow(dead_code)]
+#[path = "stream/streams.rs"]
+mod streams;
+
+use streams::*;
+
+fn url() -> Option<String> {
+    match std::env::var("DMGUARD_REDIS_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            println!("skipped: no Redis (DMGUARD_REDIS_URL unset)");
+            None
+        }
+    }
+}
+
+/// A prefix of the test's own, so that runs and tests do not see each
+/// other's keys.
+fn prefix(test: &str) -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("dmguard-test:{test}:{}:{nanos}", std::process::id())
+}
+
+fn on_redis(url: &str, prefix: &str) -> Filter {
+    Filter::builder()
+        .redis(url, prefix)
+        .redis_timeout(Duration::from_millis(500))
+        .build()
+        .unwrap()
+}
+
+fn pair(test: &str) -> Option<(Filter, Filter)> {
+    let url = url()?;
+    let prefix = prefix(test);
+    Some((on_redis(&url, &prefix), on_redis(&url, &prefix)))
+}
+
+fn msg<'a>(text: &'a str, sender: &'a str, recipient: &'a str, ts: i64) -> Message<'a> {
+    Message::new(text)
+        .with_sender(sender)
+        .with_recipient(recipient)
+        .with_timestamp_ms(ts)
+}
+
+#[test]
+fn a_swarm_alternating_between_two_filters_is_flagged_from_its_fourth_message() {
+    let Some((a, b)) = pair("swarm") else { return };
+    let mut rng = Rng(3);
+    let mut dms = surge(&mut rng, T0, "brand_03", "s");
+    for i in 0..40u64 {
+        let brand = format!("brand_{:02}", rng.below(20));
+        let ts = T0 + MIN + i as i64 * 7 * SEC;
+        dms.push(Dm::new(
+            ts,
+            format!("swarm_{i}"),
+            &brand,
+            bot_text(&mut rng),
+            fresh(i),
+        ));
+    }
+    let mut nth = 0;
+    for (i, dm) in by_time(dms).into_iter().enumerate() {
+        let filter = if i % 2 == 0 { &a } else { &b };
+        let v = dm.check(filter);
+        if dm.sender.starts_with("swarm_") {
+            nth += 1;
+            if nth >= 4 {
+                assert!(flagged(&v), "swarm message {nth} allowed: {:?}", v.reasons);
+                assert!(v.reason("CAMPAIGN_SWARM").is_some(), "{:?}", v.reasons);
+            }
+        } else {
+            assert!(!flagged(&v), "{} flagged: {:?}", dm.text, v.reasons);
+        }
+    }
+    assert_eq!(nth, 40);
+    assert_eq!(a.stats().degraded_checks + b.stats().degraded_checks, 0);
+}
+
+/// Twelve messages of one sender within a minute, alternating between the
+/// filters: each saw six, under the burst threshold of ten, but the rate
+/// counts all twelve.
+fn burst(a: &Filter, b: &Filter, sender: &str, start: i64) -> Verdict {
+    let mut last = None;
+    for i in 0..12 {
+        let filter = if i % 2 == 0 { a } else { b };
+        let ts = start + i * SEC;
+        last = Some(filter.check(&msg("where is my refund??", sender, "brand_01", ts)));
+    }
+    last.unwrap()
+}
+
+/// The start of the minute after `T0`, so that twelve seconds stay in it.
+const MINUTE: i64 = (T0 / MIN + 1) * MIN;
+
+#[test]
+fn a_senders_rate_counts_both_filters() {
+    let Some((a, b)) = pair("rate") else { return };
+    let v = burst(&a, &b, "u_loud", MINUTE);
+    let hit = v.reason("SENDER_BURST").expect("a burst");
+    assert!(hit.detail.contains("12 messages"), "{}", hit.detail);
+}
+
+/// Checks `f` every 50 ms for up to `secs` seconds.
+fn eventually(secs: u64, mut f: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if f() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    f()
+}
+
+#[test]
+fn one_filters_feedback_reaches_the_other() {
+    let Some((a, b)) = pair("feedback") else {
+        return;
+    };
+    let spam = Message::new("grab the zorblax deal today at the usual place").with_id("m1");
+    let before = b.check(&spam);
+    a.learn(&spam, Label::Spam);
+    assert!(a.check(&spam).score > before.score);
+    assert!(
+        eventually(10, || b.check(&spam).score > before.score),
+        "the lesson did not reach the other filter"
+    );
+    assert_eq!(a.check(&spam), b.check(&spam), "same lessons, same verdict");
+    assert!(a.unlearn("m1"));
+    assert!(
+        eventually(10, || b.check(&spam) == before),
+        "the unlearn did not reach the other filter"
+    );
+}
+
+#[test]
+fn a_new_filter_catches_up_with_the_lessons_so_far() {
+    let Some(url) = url() else { return };
+    let prefix = prefix("catch-up");
+    let a = on_redis(&url, &prefix);
+    let spam = Message::new("the qwibble offer ends tonight, reply now").with_id("q1");
+    let fresh = Filter::default().check(&spam);
+    a.learn(&spam, Label::Spam);
+    let late = on_redis(&url, &prefix);
+    assert!(
+        eventually(10, || late.check(&spam) == a.check(&spam)),
+        "the new filter did not catch up"
+    );
+    assert!(late.check(&spam).score > fresh.score);
+}
+
+#[test]
+fn a_conversation_recorded_on_one_filter_trusts_the_customer_on_the_other() {
+    let Some((a, b)) = pair("conversation") else {
+        return;
+    };
+    let reply = Message::new("Sorry to hear that, could you send us your order number?")
+        .with_sender("brand_01")
+        .with_recipient("u_dani")
+        .with_timestamp_ms(T0);
+    a.observe_outgoing(&reply);
+    let answer = msg(
+        "still nothing, order 482913",
+        "u_dani",
+        "brand_01",
+        T0 + MIN,
+    );
+    let v = b.check(&answer);
+    assert!(
+        v.reason("SENDER_IN_CONVERSATION").is_some(),
+        "{:?}",
+        v.reasons
+    );
+    let v = b.check(&msg("still nothing", "u_other", "brand_01", T0 + MIN));
+    assert!(v.reason("SENDER_IN_CONVERSATION").is_none());
+}
+
+/// A `redis-server` of the test's own, stopped when dropped.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    fn start(port: u16) -> Option<Server> {
+        let child = Command::new("redis-server")
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+            .args(["--save", "", "--appendonly", "no"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .ok()?;
+        let server = Server { child, port };
+        let up = eventually(10, || {
+            std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        });
+        up.then_some(server)
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}/", self.port)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap()
+}
+
+#[test]
+fn a_redis_killed_and_restarted_leaves_the_checks_going() {
+    if url().is_none() {
+        return;
+    }
+    let port = free_port();
+    let Some(server) = Server::start(port) else {
+        panic!("DMGUARD_REDIS_URL is set but redis-server could not be started");
+    };
+    let prefix = prefix("restart");
+    let a = on_redis(&server.url(), &prefix);
+    let b = on_redis(&server.url(), &prefix);
+    let mut ts = MINUTE;
+    let mut check = |filter: &Filter, sender: &str| {
+        ts += 10;
+        let started = Instant::now();
+        let v = filter.check(&msg("is my parcel coming today?", sender, "brand_01", ts));
+        assert!(started.elapsed() < Duration::from_secs(2), "a check hung");
+        assert!((0.0..=1.0).contains(&v.score));
+    };
+    for i in 0..5 {
+        check(&a, &format!("u_{i}"));
+    }
+    assert!(!a.stats().shared_degraded);
+    assert_eq!(a.stats().degraded_checks, 0);
+
+    drop(server);
+    for i in 0..50 {
+        check(&a, &format!("u_{i}"));
+    }
+    let stats = a.stats();
+    assert!(stats.shared_degraded, "{stats:?}");
+    assert!(stats.degraded_checks > 0, "{stats:?}");
+
+    let server = Server::start(port).expect("redis-server restarted");
+    let back = eventually(15, || {
+        check(&a, "u_probe");
+        check(&b, "u_probe");
+        !a.stats().shared_degraded && !b.stats().shared_degraded
+    });
+    assert!(back, "the shared view did not come back: {:?}", a.stats());
+    let degraded = a.stats().degraded_checks + b.stats().degraded_checks;
+    // The shared view is back: a sender's rate counts both filters again.
+    let v = burst(&a, &b, "u_after", MINUTE + 10 * MIN);
+    assert!(v.reason("SENDER_BURST").is_some(), "{:?}", v.reasons);
+    assert_eq!(
+        a.stats().degraded_checks + b.stats().degraded_checks,
+        degraded
+    );
+    drop(server);
+}
