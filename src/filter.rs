@@ -402,10 +402,10 @@ impl Filter {
     }
 
     /// Adds a snapshot's senders and campaigns to this filter's stream
-    /// state. The stream tables are keyed with a secret (`[stream]
-    /// hash_key`, or random per filter) that the snapshot carries: a filter
-    /// that holds no entries yet and whose policy sets no key takes the
-    /// snapshot's. Fails on a snapshot from an unsupported version, and on
+    /// state. The stream tables are keyed with the policy's secret
+    /// (`[store] hash_key`; the public seeds without one), which the
+    /// snapshot carries: a filter that holds no entries yet and whose
+    /// policy sets no key takes the snapshot's. Fails on a snapshot from an unsupported version, and on
     /// one keyed differently from a filter that already holds entries or
     /// whose policy sets another key (its senders and texts would match
     /// nothing here).

@@ -28,8 +28,8 @@
 //!
 //! **The stream** is bounded by `[stream] max_senders`, `max_fingerprints`
 //! and `max_conversations`, whatever the number of distinct senders or
-//! texts; its keys are hashed with a secret (`[store] hash_key`, or random
-//! per filter) so that nobody can aim ids or texts at one table set.
+//! texts; its keys are hashed with the policy's secret (`[store] hash_key`)
+//! so that nobody can aim ids or texts at one table set.
 
 /// The highest `limits.max_text_bytes` a policy may set: 1 MiB.
 pub(crate) const MAX_TEXT_BYTES: usize = 1 << 20;

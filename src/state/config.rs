@@ -53,9 +53,10 @@ pub struct StorePolicy {
     /// as 16 hexadecimal digits: set the same in several instances (or a
     /// replay) for their snapshots to key the same senders and texts. Keep
     /// it secret: whoever knows it can craft sender ids or texts that
-    /// collide in the tables and push out a chosen record. Default: none, a
-    /// random key per filter (a snapshot restored into a fresh filter
-    /// brings its own key along).
+    /// collide in the tables and push out a chosen record. Default: none,
+    /// the public seeds, so that a replay of a stream gives the same
+    /// verdicts in any process (a snapshot restored into a fresh filter
+    /// brings its own key along). Set one where attackers write.
     pub hash_key: Option<String>,
 }
 
