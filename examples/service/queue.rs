@@ -13,7 +13,7 @@
 //! a database would add a C build to the example for none of what it does
 //! well.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -79,6 +79,9 @@ pub struct Held {
 #[derive(Debug)]
 pub struct Queue {
     entries: BTreeMap<u64, Held>,
+    /// The `seq`s of the decided entries, the first to go when the store
+    /// is full: found without a scan of the whole store.
+    decided: BTreeSet<u64>,
     next_seq: u64,
     max: usize,
     journal: Option<Journal>,
@@ -96,6 +99,7 @@ impl Queue {
     pub fn in_memory(max: usize) -> Queue {
         Queue {
             entries: BTreeMap::new(),
+            decided: BTreeSet::new(),
             next_seq: 1,
             max: max.max(1),
             journal: None,
@@ -119,7 +123,7 @@ impl Queue {
                         continue;
                     };
                     queue.next_seq = queue.next_seq.max(entry.seq + 1);
-                    queue.entries.insert(entry.seq, entry);
+                    queue.insert(entry);
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
@@ -143,9 +147,18 @@ impl Queue {
         }
         let seq = held.seq;
         self.append(&held)?;
-        self.entries.insert(seq, held);
+        self.insert(held);
         self.evict();
         Ok(seq)
+    }
+
+    fn insert(&mut self, held: Held) {
+        if held.decision.is_some() {
+            self.decided.insert(held.seq);
+        } else {
+            self.decided.remove(&held.seq);
+        }
+        self.entries.insert(held.seq, held);
     }
 
     /// The newest held DM with this id (decided or not).
@@ -160,6 +173,7 @@ impl Queue {
         };
         entry.decision = Some(label.to_string());
         let entry = entry.clone();
+        self.decided.insert(seq);
         self.append(&entry)
     }
 
@@ -185,10 +199,7 @@ impl Queue {
 
     /// How many DMs wait for a decision.
     pub fn pending(&self) -> usize {
-        self.entries
-            .values()
-            .filter(|h| h.decision.is_none())
-            .count()
+        self.entries.len() - self.decided.len()
     }
 
     /// Rewrites the journal with the entries kept, atomically.
@@ -219,16 +230,14 @@ impl Queue {
     /// until the store is within its bound.
     fn evict(&mut self) {
         while self.entries.len() > self.max {
-            let oldest_decided = self
-                .entries
-                .iter()
-                .find(|(_, h)| h.decision.is_some())
-                .map(|(&seq, _)| seq);
-            let seq = oldest_decided.or_else(|| self.entries.keys().next().copied());
-            match seq {
-                Some(seq) => self.entries.remove(&seq),
-                None => break,
+            let seq = match self.decided.pop_first() {
+                Some(seq) => seq,
+                None => match self.entries.keys().next() {
+                    Some(&seq) => seq,
+                    None => break,
+                },
             };
+            self.entries.remove(&seq);
         }
     }
 }
