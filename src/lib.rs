@@ -72,9 +72,11 @@
 //!
 //! ## Crate features
 //!
-//! The library has none: everything is always on. The one feature,
-//! `bench`, builds the criterion benches in `benches/` (`cargo bench
-//! --features bench`) and changes nothing in the library.
+//! The library has none: everything is always on. Two features build
+//! extras and change nothing in the library: `bench`, the criterion
+//! benches in `benches/` (`cargo bench --features bench`), and `service`,
+//! the HTTP service example with its review page (`cargo run --release
+//! --features service --example service`).
 
 // One measured exception, allowed where it stands: the cache hint in
 // `state::prefetch`.

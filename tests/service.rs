@@ -253,6 +253,46 @@ fn bad_requests_get_a_json_error_naming_the_problem() {
 }
 
 #[test]
+fn hostile_bodies_get_an_answer_and_the_service_goes_on() {
+    let server = in_memory();
+    let deep = format!("{}1{}", "[".repeat(10_000), "]".repeat(10_000));
+    let bodies: Vec<Vec<u8>> = vec![
+        Vec::new(),
+        b"\xff\xfe{\"text\": \"hi\"}".to_vec(),
+        b"{\"text\": \"a\0b\"}".to_vec(),
+        format!(r#"{{"text": "x", "id": {deep}}}"#).into_bytes(),
+        deep.clone().into_bytes(),
+        format!(r#"{{"text": "{}"}}"#, "🙂\u{202e}".repeat(5_000)).into_bytes(),
+        br#"{"text": "\ud800"}"#.to_vec(),
+        br#"{"text": "hi", "ts": 1e400}"#.to_vec(),
+        br#"{"text": "hi", "sender_profile": {"followers": -1}}"#.to_vec(),
+    ];
+    for body in &bodies {
+        for path in [
+            "/v1/check",
+            "/v1/check/batch",
+            "/v1/outgoing",
+            "/v1/feedback",
+        ] {
+            let (status, answer) = server.request("POST", path, body);
+            let shown = String::from_utf8_lossy(&body[..body.len().min(40)]).into_owned();
+            assert!(
+                status == 200 || (400..500).contains(&status),
+                "{path} {shown:?}: {status} {answer:.200}"
+            );
+            if status != 200 {
+                let error: Value = serde_json::from_str(&answer).unwrap();
+                assert!(
+                    error["error"].is_string(),
+                    "{path} {shown:?}: {answer:.200}"
+                );
+            }
+        }
+    }
+    assert_eq!(server.get("/healthz").0, 200);
+}
+
+#[test]
 fn batch_answers_every_line_in_order() {
     let server = in_memory();
     let body = format!(
