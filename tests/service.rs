@@ -464,6 +464,35 @@ fn evidence_is_marked_where_it_stands_in_the_text() {
     );
 }
 
+#[test]
+fn campaign_size_counts_inboxes_or_senders_not_minutes() {
+    let reason = |code: &str, detail: &str| HeldReason {
+        code: code.into(),
+        weight: 1.0,
+        detail: detail.into(),
+    };
+    let cases = [
+        (
+            "CAMPAIGN_FANOUT",
+            "the same text reached 7 inboxes from 2 sender(s) in the last 30 min",
+            Some(7),
+        ),
+        (
+            "CAMPAIGN_SWARM",
+            "3 of 4 senders of this text in the last 60 min are new accounts",
+            Some(4),
+        ),
+        ("TEXT_PHONE", "phone number \"0906 170 1461\"", None),
+    ];
+    for (code, detail, want) in cases {
+        assert_eq!(
+            app::campaign_size(&[reason(code, detail)]),
+            want,
+            "{detail}"
+        );
+    }
+}
+
 /// The review page in headless Chromium: a held DM with its reasons, "Not
 /// spam" clicked, the DM gone from the queue, the brand's verdict moved.
 #[test]

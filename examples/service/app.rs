@@ -393,11 +393,7 @@ fn held(msg: &Message<'_>, verdict: &Verdict) -> Held {
             detail: r.detail.to_string(),
         })
         .collect();
-    let campaign = reasons
-        .iter()
-        .filter(|r| r.code.starts_with("CAMPAIGN_"))
-        .flat_map(|r| numbers(&r.detail))
-        .max();
+    let campaign = campaign_size(&reasons);
     Held {
         seq: 0,
         id: msg.id.unwrap_or_default().to_string(),
@@ -413,6 +409,20 @@ fn held(msg: &Message<'_>, verdict: &Verdict) -> Held {
         campaign,
         decision: None,
     }
+}
+
+/// How far the DM's campaign reached, as its campaign reasons say: the
+/// inboxes or senders they count ("reached 40 inboxes from 2 senders", "12
+/// of 15 senders of this text"), not the minutes of their window.
+pub fn campaign_size(reasons: &[HeldReason]) -> Option<u64> {
+    reasons
+        .iter()
+        .filter(|r| r.code.starts_with("CAMPAIGN_"))
+        .flat_map(|r| {
+            let counted = r.detail.split(" in the last").next().unwrap_or_default();
+            numbers(counted)
+        })
+        .max()
 }
 
 /// The whole numbers written in `text`.
