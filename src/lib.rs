@@ -72,11 +72,15 @@
 //!
 //! ## Crate features
 //!
-//! Everything the library does in one process is always on. Two features:
+//! Everything the library does in one process is always on. Three
+//! features, all off by default:
 //!
 //! - `redis`: the Redis store, which lets many filter processes share one
 //!   view of the stream and one another's feedback
 //!   (`FilterBuilder::redis`); it adds the `redis` client crate.
+//! - `service`: builds the HTTP service example with its review page
+//!   (`cargo run --release --features service --example service`) and
+//!   changes nothing in the library.
 //! - `bench`: builds the criterion benches in `benches/` (`cargo bench
 //!   --features bench`) and changes nothing in the library.
 
