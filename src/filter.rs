@@ -562,10 +562,11 @@ impl Filter {
             // No word, no evidence: emoji-only or symbol-only messages are
             // judged by the other families. A zero strength adds no reason.
             if score.features > 0 {
+                let strength = clf.strength(score.evidence);
                 scratch.evidence.push(
                     Code::CLASSIFIER_TEXT,
-                    clf.strength(score.evidence),
-                    classifier::detail(&score),
+                    strength,
+                    classifier::detail(&score, strength > 0.0),
                 );
             }
         }

@@ -496,8 +496,13 @@ mod tests {
         let mut words = Words::default();
         let after = score(&c, text, &mut words);
         assert!(after.logit > before + 2.0, "{before} → {}", after.logit);
-        assert!(detail(&after).contains("like spam"), "{}", detail(&after));
-        assert!(detail(&after).contains("\"prize\"") || detail(&after).contains("\"claim\""));
+        let accuses = c.strength(after.evidence) > 0.0;
+        let said = detail(&after, accuses);
+        assert!(said.contains("like spam"), "{said}");
+        assert!(
+            said.contains("\"prize\"") || said.contains("\"claim\""),
+            "{said}"
+        );
     }
 
     #[test]

@@ -261,8 +261,15 @@ pub(crate) fn strength(evidence: f32, offset: f32, acquit: f32, accuse: f32) -> 
     c * (x / c).tanh()
 }
 
-/// The readable detail of a classifier hit.
-pub(crate) fn detail(score: &Score<'_>) -> String {
+/// The readable detail of a classifier hit; `accuses` is whether the hit
+/// counts against the message (its strength is positive).
+///
+/// The classifier's own odds and the hit's sign can disagree: the hit
+/// counts the evidence above the inbox's no-evidence point, so a text the
+/// classifier still gives 1:33 may count against the message when ordinary
+/// messages here get 1:1000. The wording follows the hit, so that a support
+/// lead never reads "ordinary" beside a positive weight.
+pub(crate) fn detail(score: &Score<'_>, accuses: bool) -> String {
     use std::fmt::Write;
 
     // One string per message, written in place: this reason is on nearly
@@ -271,13 +278,21 @@ pub(crate) fn detail(score: &Score<'_>) -> String {
     // against the other reasons: "ham odds 4211:1" on a romance DM that a
     // phrase rule blocks read as a contradiction.
     let odds = f64::from(score.logit).exp();
-    let (side, odds) = if odds >= 1.0 {
-        ("the text reads like spam to the classifier (odds ", odds)
-    } else {
-        (
+    let (side, odds) = match (accuses, odds >= 1.0) {
+        (true, true) => ("the text reads like spam to the classifier (odds ", odds),
+        (true, false) => (
+            "the text reads more like spam than ordinary messages here do (the classifier's \
+             odds against spam ",
+            1.0 / odds,
+        ),
+        (false, false) => (
             "the text reads like ordinary messages to the classifier (odds against spam ",
             1.0 / odds,
-        )
+        ),
+        (false, true) => (
+            "the text reads less like spam than the classifier needs to count it (odds ",
+            odds,
+        ),
     };
     let mut s = String::with_capacity(128);
     s.push_str(side);
@@ -291,7 +306,7 @@ pub(crate) fn detail(score: &Score<'_>) -> String {
         let tenths = (odds * 10.0).round() as u32;
         write!(s, "{}.{}:1", tenths / 10, tenths % 10)
     };
-    if score.logit > 0.0 && score.top[0].1 > 0.0 {
+    if accuses && score.top[0].1 > 0.0 {
         s.push_str("; strongest words: \"");
         s.push_str(score.top[0].0);
         s.push('"');
@@ -343,8 +358,12 @@ mod tests {
             features: 20,
         };
         assert_eq!(
-            detail(&s),
+            detail(&s, true),
             "the text reads like spam to the classifier (odds 40:1; strongest words: \"claim\", \"prize\")"
+        );
+        assert_eq!(
+            detail(&s, false),
+            "the text reads less like spam than the classifier needs to count it (odds 40:1)"
         );
         let s = Score {
             logit: -(250.0f32).ln(),
@@ -353,8 +372,15 @@ mod tests {
             features: 20,
         };
         assert_eq!(
-            detail(&s),
+            detail(&s, false),
             "the text reads like ordinary messages to the classifier (odds against spam 250:1)"
+        );
+        // Above the inbox's no-evidence point, though the classifier's own
+        // odds are against spam: the wording follows the weight's sign.
+        assert!(
+            detail(&s, true).starts_with("the text reads more like spam than ordinary"),
+            "{}",
+            detail(&s, true)
         );
         let odds = |o: f32| {
             let s = Score {
@@ -363,7 +389,7 @@ mod tests {
                 top: [("", 0.0); 2],
                 features: 20,
             };
-            detail(&s)
+            detail(&s, true)
         };
         assert!(odds(1.0).ends_with("(odds 1.0:1)"), "{}", odds(1.0));
         assert!(odds(9.84).ends_with("(odds 9.8:1)"), "{}", odds(9.84));
