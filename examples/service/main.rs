@@ -112,10 +112,23 @@ fn main() -> ExitCode {
 }
 
 async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
-    let policy = match &args.policy {
+    let mut policy = match &args.policy {
         Some(path) => Policy::from_path(path)?,
         None => Policy::default(),
     };
+    // A service faces attackers: without a `[store] hash_key` of the
+    // operator's, its first start picks a secret one (so that nobody can
+    // aim sender ids or texts at the tables), and the saved state carries
+    // it to every later start, which then takes it from there.
+    let saved = args
+        .data
+        .as_ref()
+        .is_some_and(|dir| dir.join("state").join("MANIFEST").exists());
+    if policy.store.hash_key.is_none() && !saved {
+        use std::hash::BuildHasher;
+        let key = std::collections::hash_map::RandomState::new().hash_one(std::process::id()) | 1;
+        policy.store.hash_key = Some(format!("{key:016x}"));
+    }
     let mut builder = Filter::builder().policy(policy);
     if let Some(path) = &args.model {
         builder = builder.model(Model::load(path)?);
