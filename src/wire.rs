@@ -50,6 +50,17 @@ pub const MAX_LINE_BYTES: usize = 16 << 20;
 /// Deepest nesting of arrays and objects in a DM's `id`: the id is copied
 /// into the answer, which a reader with a recursion limit (serde_json's is
 /// 128) must still be able to read.
+///
+/// ```
+/// use dmguard::wire::{Dm, MAX_ID_DEPTH};
+///
+/// let nested = |depth: usize| {
+///     format!(r#"{{"text": "hi", "id": {}0{}}}"#, "[".repeat(depth), "]".repeat(depth))
+/// };
+/// assert!(Dm::parse(nested(MAX_ID_DEPTH).as_bytes()).is_ok());
+/// let e = Dm::parse(nested(MAX_ID_DEPTH + 1).as_bytes()).unwrap_err();
+/// assert!(e.to_string().contains("id nested deeper"));
+/// ```
 pub const MAX_ID_DEPTH: usize = 64;
 
 /// One DM read from JSON, borrowing from the input where the JSON has no
