@@ -1,9 +1,9 @@
 //! The JSON form of a DM and of its verdict: what the `score` example
 //! reads and writes line by line, and what a service takes over HTTP.
 //!
-//! A DM is a JSON object with a `text` and optionally `id` (any JSON; a
-//! string is also the message's id for [`Filter::learn`] and
-//! [`Filter::unlearn`]), `ts` (event time, ms), `sender`, `recipient`,
+//! A DM is a JSON object with a `text` and optionally `id` (any JSON
+//! nested at most [`MAX_ID_DEPTH`] deep; a string is also the message's id
+//! for [`Filter::learn`] and [`Filter::unlearn`]), `ts` (event time, ms), `sender`, `recipient`,
 //! `sender_profile` (a [`SenderProfile`]) and `direction` (`"incoming"`,
 //! the default, or `"outgoing"` for the brand's own DM); other fields are
 //! ignored. An array is refused rather than read as fields by position.
@@ -46,6 +46,22 @@ use crate::{Family, Filter, Message, Reason, SenderProfile, Verdict};
 /// line is skipped (and the line answered with an error), so that memory
 /// stays bounded whatever the input.
 pub const MAX_LINE_BYTES: usize = 16 << 20;
+
+/// Deepest nesting of arrays and objects in a DM's `id`: the id is copied
+/// into the answer, which a reader with a recursion limit (serde_json's is
+/// 128) must still be able to read.
+///
+/// ```
+/// use dmguard::wire::{Dm, MAX_ID_DEPTH};
+///
+/// let nested = |depth: usize| {
+///     format!(r#"{{"text": "hi", "id": {}0{}}}"#, "[".repeat(depth), "]".repeat(depth))
+/// };
+/// assert!(Dm::parse(nested(MAX_ID_DEPTH).as_bytes()).is_ok());
+/// let e = Dm::parse(nested(MAX_ID_DEPTH + 1).as_bytes()).unwrap_err();
+/// assert!(e.to_string().contains("id nested deeper"));
+/// ```
+pub const MAX_ID_DEPTH: usize = 64;
 
 /// One DM read from JSON, borrowing from the input where the JSON has no
 /// escapes.
@@ -122,6 +138,13 @@ impl<'a> Dm<'a> {
                 )));
             }
         };
+        if let Some(raw) = fields.id
+            && nesting(raw.get()) > MAX_ID_DEPTH
+        {
+            return Err(WireError(format!(
+                "id nested deeper than {MAX_ID_DEPTH} levels"
+            )));
+        }
         // A string id is borrowed from the line, or unescaped when it must
         // be; other JSON is no id for the filter (it is still copied to the
         // output).
@@ -185,6 +208,34 @@ pub enum Answered {
     Scored(Verdict),
     /// The brand's own DM was recorded.
     Recorded,
+}
+
+/// How deeply arrays and objects nest in a well-formed JSON value: a scan
+/// that skips strings, without recursion or allocation.
+fn nesting(json: &str) -> usize {
+    let (mut depth, mut deepest) = (0usize, 0usize);
+    let (mut in_string, mut escaped) = (false, false);
+    for b in json.bytes() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    deepest
 }
 
 /// A parse error without serde's "line 1": each line is parsed alone, so
