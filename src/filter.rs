@@ -758,11 +758,9 @@ impl FilterBuilder {
                 // Every instance must hash alike: without a key in the
                 // policy, the deployment's prefix stands for one (public,
                 // so the README asks shared deployments to set one).
-                let key = policy.store.key().unwrap_or_else(|| {
-                    crate::state::hash::HashKey(crate::state::hash::hash_str(
-                        &config.prefix,
-                        0x006b_6579,
-                    ))
+                let key = policy.store.key().or_else(|| {
+                    let prefix = crate::state::hash::hash_str(&config.prefix, 0x006b_6579);
+                    Some(crate::state::hash::HashKey(prefix))
                 });
                 let stream = Stream::with_store(&policy.stream, Arc::new(store), key);
                 (stream, Some(feedback))

@@ -51,24 +51,23 @@ impl Stream {
     /// Stream evidence over the in-memory store.
     pub fn new(policy: &StreamPolicy, store: &StorePolicy) -> Stream {
         let memory = Arc::new(MemoryStore::new(store, policy.windows()));
-        match store.key() {
-            Some(key) => Stream::with_store(policy, memory, key),
-            None => {
-                let mut stream = Stream::with_store(policy, memory, HashKey(0));
-                stream.key_fixed = false;
-                stream
-            }
-        }
+        Stream::with_store(policy, memory, store.key())
     }
 
-    /// Stream evidence over the given store, its keys hashed with `key`.
-    pub fn with_store(policy: &StreamPolicy, store: Arc<dyn StateStore>, key: HashKey) -> Stream {
+    /// Stream evidence over the given store, its keys hashed with `key`;
+    /// without one, with the public seeds until a restored snapshot brings
+    /// its own.
+    pub fn with_store(
+        policy: &StreamPolicy,
+        store: Arc<dyn StateStore>,
+        key: Option<HashKey>,
+    ) -> Stream {
         Stream {
             clock: Clock::new(policy.late_slack_ms),
             policy: policy.clone(),
             store,
-            key: AtomicU64::new(key.0),
-            key_fixed: true,
+            key: AtomicU64::new(key.unwrap_or_default().0),
+            key_fixed: key.is_some(),
         }
     }
 
