@@ -379,6 +379,18 @@ impl Filter {
         self.inner.stream.stats()
     }
 
+    /// Exchanges with the other filters on the same Redis now (see
+    /// [`FilterBuilder::redis`]): publishes what this filter counted since
+    /// the last exchange and counts what the others published. A
+    /// background thread does this every sync interval on its own; call it
+    /// where a step must see the others' latest messages (a replay, a
+    /// test, before a shutdown). Waits at most the Redis timeout per round
+    /// trip. Returns whether Redis answered; without a shared store there
+    /// is nothing to exchange and it returns true.
+    pub fn sync_shared(&self) -> bool {
+        self.inner.stream.sync()
+    }
+
     /// A copy of the stream state (senders' windows, running campaigns)
     /// and of the learned domain reputation,
     /// for [`Filter::restore_state`] after a restart.
@@ -656,15 +668,22 @@ impl FilterBuilder {
     /// same Redis and `prefix` (one prefix per deployment): a sender's rate,
     /// a text's spread and the brands' conversations count every filter's
     /// messages, and each `learn` / `unlearn` reaches every filter, a new
-    /// one included (it reads the lessons Redis still holds). With the
-    /// `redis` feature.
+    /// one included (it reads the lessons and the messages Redis still
+    /// holds). With the `redis` feature.
+    ///
+    /// A check never waits for Redis: it counts the message in this
+    /// filter's memory, which holds every filter's messages, and queues it;
+    /// a background thread exchanges the queue with the other filters every
+    /// [`redis_sync_interval`](Self::redis_sync_interval) (10 ms), so a
+    /// count can miss the others' messages of the last two intervals.
+    /// Every filter on a prefix must hash alike: give them the same
+    /// `[store] hash_key` (or none, and the prefix keys them).
     ///
     /// `url` is a Redis URL (`redis://host:port/db`). A URL the client
     /// cannot use, or an empty prefix, makes [`build`](Self::build) fail. A
     /// server that does not answer does not: the filter starts degraded
-    /// (see [`Stats::shared_degraded`]), checks from its own memory, and
-    /// connects when Redis answers. A check waits for Redis at most the
-    /// timeout ([`redis_timeout`](Self::redis_timeout)).
+    /// (see [`Stats::shared_degraded`]), checks from its own memory, keeps
+    /// what it counted for Redis, and connects when Redis answers.
     ///
     /// ```
     /// use dmguard::Filter;
@@ -683,13 +702,27 @@ impl FilterBuilder {
             url: url.into(),
             prefix: prefix.into(),
             timeout: std::time::Duration::from_millis(50),
+            sync_interval: Some(std::time::Duration::from_millis(10)),
         });
         self
     }
 
-    /// The longest a check waits for Redis to connect or answer before it
-    /// answers from local memory. Default 50 ms. Without
+    /// How often the filter exchanges with the others through Redis.
+    /// Default 10 ms: a message reaches the other filters within about two
+    /// intervals. `None` leaves it to [`Filter::sync_shared`] (a replay
+    /// that must give the same verdicts each time). Without
     /// [`redis`](Self::redis) it does nothing.
+    #[cfg(feature = "redis")]
+    pub fn redis_sync_interval(mut self, interval: Option<std::time::Duration>) -> Self {
+        if let Some(config) = &mut self.redis {
+            config.sync_interval = interval.map(|i| i.max(std::time::Duration::from_millis(1)));
+        }
+        self
+    }
+
+    /// The longest an exchange with Redis (or a lesson's publication) waits
+    /// for it to connect or answer; checks never wait. Default 50 ms.
+    /// Without [`redis`](Self::redis) it does nothing.
     #[cfg(feature = "redis")]
     pub fn redis_timeout(mut self, timeout: std::time::Duration) -> Self {
         if let Some(config) = &mut self.redis {
@@ -752,17 +785,23 @@ impl FilterBuilder {
         #[cfg(feature = "redis")]
         let (stream, feedback) = match &self.redis {
             Some(config) => {
-                let store =
-                    crate::state::RedisStore::new(config, &policy.store, policy.stream.windows())?;
-                let feedback = crate::state::feedback::Feedback::new(config)?;
                 // Every instance must hash alike: without a key in the
                 // policy, the deployment's prefix stands for one (public,
                 // so the README asks shared deployments to set one).
-                let key = policy.store.key().or_else(|| {
-                    let prefix = crate::state::hash::hash_str(&config.prefix, 0x006b_6579);
-                    Some(crate::state::hash::HashKey(prefix))
+                let key = policy.store.key().unwrap_or_else(|| {
+                    crate::state::hash::HashKey(crate::state::hash::hash_str(
+                        &config.prefix,
+                        0x006b_6579,
+                    ))
                 });
-                let stream = Stream::with_store(&policy.stream, Arc::new(store), key);
+                let store = crate::state::RedisStore::new(
+                    config,
+                    &policy.store,
+                    policy.stream.windows(),
+                    key.0,
+                )?;
+                let feedback = crate::state::feedback::Feedback::new(config)?;
+                let stream = Stream::with_store(&policy.stream, Arc::new(store), Some(key));
                 (stream, Some(feedback))
             }
             None => (Stream::new(&policy.stream, &policy.store), None),

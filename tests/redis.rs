@@ -1,7 +1,12 @@
 //! The Redis store, with a real server: two filters on one Redis see one
 //! stream (a swarm spread across them, a sender's rate, a conversation) and
-//! one another's feedback; a Redis killed mid-stream and restarted leaves
-//! the checks going and the shared view comes back.
+//! one another's feedback; a new filter catches up; a Redis killed
+//! mid-stream and restarted leaves the checks going, and what was counted
+//! meanwhile reaches the others when it is back.
+//!
+//! Most tests exchange by hand (`sync_shared`, no background thread), so
+//! that each step sees the others' latest messages whatever the machine's
+//! load; one lets the background exchange do it.
 //!
 //! Needs `DMGUARD_REDIS_URL` (`.ci/run` starts a server and sets it); the
 //! restart test also starts a `redis-server` of its own on another port.
@@ -42,8 +47,18 @@ fn on_redis(url: &str, prefix: &str) -> Filter {
     Filter::builder()
         .redis(url, prefix)
         .redis_timeout(Duration::from_millis(500))
+        .redis_sync_interval(None)
         .build()
         .unwrap()
+}
+
+/// A check that sees every message the other filters published, and
+/// publishes its own at once: a load balancer's messages a few ms apart.
+fn shared_check(filter: &Filter, msg: &Message<'_>) -> Verdict {
+    assert!(filter.sync_shared(), "Redis did not answer");
+    let v = filter.check(msg);
+    assert!(filter.sync_shared(), "Redis did not answer");
+    v
 }
 
 fn pair(test: &str) -> Option<(Filter, Filter)> {
@@ -78,7 +93,9 @@ fn a_swarm_alternating_between_two_filters_is_flagged_from_its_fourth_message() 
     let mut nth = 0;
     for (i, dm) in by_time(dms).into_iter().enumerate() {
         let filter = if i % 2 == 0 { &a } else { &b };
+        filter.sync_shared();
         let v = dm.check(filter);
+        filter.sync_shared();
         if dm.sender.starts_with("swarm_") {
             nth += 1;
             if nth >= 4 {
@@ -90,7 +107,13 @@ fn a_swarm_alternating_between_two_filters_is_flagged_from_its_fourth_message() 
         }
     }
     assert_eq!(nth, 40);
-    assert_eq!(a.stats().degraded_checks + b.stats().degraded_checks, 0);
+    assert!(a.sync_shared() && b.sync_shared());
+    let (sa, sb) = (a.stats(), b.stats());
+    assert_eq!(sa.degraded_checks + sb.degraded_checks, 0);
+    // Each filter counted the other's half of the stream.
+    assert_eq!(sa.shared_applied, sb.shared_published, "{sa:?} {sb:?}");
+    assert_eq!(sb.shared_applied, sa.shared_published, "{sa:?} {sb:?}");
+    assert_eq!(sa.messages, sb.messages, "one stream, counted alike");
 }
 
 /// Twelve messages of one sender within a minute, alternating between the
@@ -101,7 +124,10 @@ fn burst(a: &Filter, b: &Filter, sender: &str, start: i64) -> Verdict {
     for i in 0..12 {
         let filter = if i % 2 == 0 { a } else { b };
         let ts = start + i * SEC;
-        last = Some(filter.check(&msg("where is my refund??", sender, "brand_01", ts)));
+        last = Some(shared_check(
+            filter,
+            &msg("where is my refund??", sender, "brand_01", ts),
+        ));
     }
     last.unwrap()
 }
@@ -176,6 +202,7 @@ fn a_conversation_recorded_on_one_filter_trusts_the_customer_on_the_other() {
         .with_recipient("u_dani")
         .with_timestamp_ms(T0);
     a.observe_outgoing(&reply);
+    assert!(a.sync_shared() && b.sync_shared());
     let answer = msg(
         "still nothing, order 482913",
         "u_dani",
@@ -256,31 +283,132 @@ fn a_redis_killed_and_restarted_leaves_the_checks_going() {
     for i in 0..5 {
         check(&a, &format!("u_{i}"));
     }
+    assert!(a.sync_shared() && b.sync_shared());
+    assert_eq!(b.stats().shared_applied, 5);
     assert!(!a.stats().shared_degraded);
     assert_eq!(a.stats().degraded_checks, 0);
 
     drop(server);
+    let started = Instant::now();
+    assert!(!a.sync_shared(), "Redis is down");
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "an exchange hung"
+    );
     for i in 0..50 {
         check(&a, &format!("u_{i}"));
     }
     let stats = a.stats();
     assert!(stats.shared_degraded, "{stats:?}");
-    assert!(stats.degraded_checks > 0, "{stats:?}");
+    assert_eq!(stats.degraded_checks, 50, "{stats:?}");
+    assert_eq!(stats.shared_pending, 50, "{stats:?}");
 
     let server = Server::start(port).expect("redis-server restarted");
-    let back = eventually(15, || {
-        check(&a, "u_probe");
-        check(&b, "u_probe");
-        !a.stats().shared_degraded && !b.stats().shared_degraded
-    });
+    let back = eventually(15, || a.sync_shared() && b.sync_shared());
     assert!(back, "the shared view did not come back: {:?}", a.stats());
-    let degraded = a.stats().degraded_checks + b.stats().degraded_checks;
+    // What `a` counted while Redis was away reached `b` once it was back.
+    let (sa, sb) = (a.stats(), b.stats());
+    assert!(!sa.shared_degraded && !sb.shared_degraded);
+    assert_eq!(sa.shared_pending, 0, "{sa:?}");
+    assert_eq!(sb.shared_applied, 55, "{sb:?}");
+    assert_eq!(sa.shared_dropped, 0, "{sa:?}");
     // The shared view is back: a sender's rate counts both filters again.
     let v = burst(&a, &b, "u_after", MINUTE + 10 * MIN);
     assert!(v.reason("SENDER_BURST").is_some(), "{:?}", v.reasons);
-    assert_eq!(
-        a.stats().degraded_checks + b.stats().degraded_checks,
-        degraded
-    );
+    assert_eq!(a.stats().degraded_checks, 50);
+    assert_eq!(b.stats().degraded_checks, 0);
     drop(server);
+}
+
+#[test]
+fn the_background_exchange_shares_without_being_asked() {
+    let Some(url) = url() else { return };
+    let prefix = prefix("background");
+    let auto = |_| {
+        Filter::builder()
+            .redis(&url, &prefix)
+            .redis_timeout(Duration::from_millis(500))
+            .build()
+            .unwrap()
+    };
+    let (a, b) = (auto(()), auto(()));
+    // Twelve messages of one sender within a minute, alternating; each
+    // check waits until the other filter has counted the one before.
+    let mut last = None;
+    for i in 0..12 {
+        let (filter, other) = if i % 2 == 0 { (&a, &b) } else { (&b, &a) };
+        let seen = other.stats().shared_applied;
+        let ts = MINUTE + i * SEC;
+        last = Some(filter.check(&msg("where is my refund??", "u_auto", "brand_01", ts)));
+        assert!(
+            eventually(10, || other.stats().shared_applied > seen),
+            "message {i} did not reach the other filter: {:?}",
+            other.stats()
+        );
+    }
+    let v = last.unwrap();
+    let hit = v.reason("SENDER_BURST").expect("a burst");
+    assert!(hit.detail.contains("12 messages"), "{}", hit.detail);
+}
+
+#[test]
+fn a_new_filter_catches_up_with_the_stream_so_far() {
+    let Some(url) = url() else { return };
+    let prefix = prefix("stream-catch-up");
+    let a = on_redis(&url, &prefix);
+    for i in 0..30 {
+        let ts = MINUTE + i * SEC;
+        a.check(&msg(
+            "hello, is the store open on sunday?",
+            &format!("u_{i}"),
+            "brand_01",
+            ts,
+        ));
+    }
+    let reply = Message::new("Yes, from ten to four!")
+        .with_sender("brand_01")
+        .with_recipient("u_7")
+        .with_timestamp_ms(MINUTE + MIN);
+    a.observe_outgoing(&reply);
+    assert!(a.sync_shared());
+    let late = on_redis(&url, &prefix);
+    let stats = late.stats();
+    assert_eq!(stats.shared_applied, 31, "{stats:?}");
+    assert_eq!(
+        (stats.senders, stats.conversations),
+        (a.stats().senders, 1),
+        "{stats:?}"
+    );
+    let v = late.check(&msg("thanks!", "u_7", "brand_01", MINUTE + 2 * MIN));
+    assert!(
+        v.reason("SENDER_IN_CONVERSATION").is_some(),
+        "{:?}",
+        v.reasons
+    );
+}
+
+#[test]
+fn a_filter_under_another_hash_key_is_skipped_and_counted() {
+    let Some(url) = url() else { return };
+    let prefix = prefix("hash-key");
+    let keyed = |key: &str| {
+        let policy =
+            dmguard::Policy::from_toml_str(&format!("[store]\nhash_key = \"{key}\"\n")).unwrap();
+        Filter::builder()
+            .policy(policy)
+            .redis(&url, &prefix)
+            .redis_sync_interval(None)
+            .build()
+            .unwrap()
+    };
+    let (a, b) = (keyed("00112233445566aa"), keyed("00112233445566bb"));
+    shared_check(&a, &msg("where is my refund??", "u_1", "brand_01", MINUTE));
+    assert!(b.sync_shared());
+    let stats = b.stats();
+    assert_eq!(
+        (stats.shared_applied, stats.shared_rejected),
+        (0, 1),
+        "{stats:?}"
+    );
+    assert_eq!(stats.senders, 0);
 }

@@ -18,8 +18,8 @@
 use crate::classifier::Words;
 use crate::state::hash::{mix, nonzero};
 
-/// The most bands a fingerprint can have.
-pub(crate) const MAX_BANDS: usize = 4;
+/// The most bands a fingerprint can have: as many as the store takes.
+pub(crate) use crate::state::store::MAX_BANDS;
 
 /// The hash that stands for a run of numbers and links.
 const PLACEHOLDER: u64 = 0x23_23_23_23;

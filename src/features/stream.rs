@@ -167,6 +167,11 @@ impl Stream {
         );
     }
 
+    /// Exchanges with a shared store's other filters now.
+    pub fn sync(&self) -> bool {
+        self.store.sync()
+    }
+
     pub fn stats(&self) -> Stats {
         let (untimed, late) = self.clock.counts();
         Stats {

@@ -43,45 +43,27 @@ pub(crate) struct CampaignObservation {
 /// A band's counts as they stand after a message, before estimating: a
 /// message updates every band of its text but only the band that has seen
 /// it most widely is read (the estimates cost a bit count each, which
-/// `x86_64` without `popcnt` does in a dozen instructions). A store that
-/// estimates elsewhere (a shared one) hands over its estimates.
+/// `x86_64` without `popcnt` does in a dozen instructions).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) enum CampaignCounts {
-    /// The bitmaps of an in-memory cell.
-    Bits {
-        messages: u32,
-        senders: u128,
-        recipients: u128,
-        new_senders: u128,
-    },
-    /// Estimates made by the store.
-    #[cfg_attr(not(feature = "redis"), allow(dead_code))]
-    Estimated(CampaignObservation),
+pub(crate) struct CampaignCounts {
+    pub messages: u32,
+    pub senders: u128,
+    pub recipients: u128,
+    pub new_senders: u128,
 }
 
 impl CampaignCounts {
     /// Messages with the text in the campaign window.
     pub fn messages(&self) -> f64 {
-        match self {
-            CampaignCounts::Bits { messages, .. } => f64::from(*messages),
-            CampaignCounts::Estimated(o) => o.messages,
-        }
+        f64::from(self.messages)
     }
 
     pub fn estimate(&self) -> CampaignObservation {
-        match *self {
-            CampaignCounts::Bits {
-                messages,
-                senders,
-                recipients,
-                new_senders,
-            } => CampaignObservation {
-                messages: f64::from(messages),
-                senders: distinct_wide(senders),
-                recipients: distinct_wide(recipients),
-                new_senders: distinct_wide(new_senders),
-            },
-            CampaignCounts::Estimated(o) => o,
+        CampaignObservation {
+            messages: f64::from(self.messages),
+            senders: distinct_wide(self.senders),
+            recipients: distinct_wide(self.recipients),
+            new_senders: distinct_wide(self.new_senders),
         }
     }
 }
@@ -118,7 +100,7 @@ impl CampaignCell {
             }
         }
         self.last_s = self.last_s.max(t);
-        CampaignCounts::Bits {
+        CampaignCounts {
             // The whole window is two bins: count both in full.
             messages: u32::from(self.messages[0]) + u32::from(self.messages[1]),
             senders: self.senders[0] | self.senders[1],

@@ -74,7 +74,21 @@ pub struct Stats {
     /// answer the last call: checks are answered from this process's own
     /// memory until it does. Always false for the in-memory store.
     pub shared_degraded: bool,
-    /// Checks answered from this process's memory because the shared store
-    /// was away or slow. Always 0 for the in-memory store.
+    /// Checks made while the shared store was away: they counted only what
+    /// this process had seen. Always 0 for the in-memory store.
     pub degraded_checks: u64,
+    /// Messages and conversations this process published to the shared
+    /// store (with the `redis` feature).
+    pub shared_published: u64,
+    /// Messages and conversations waiting to be published: the next
+    /// exchange sends them, or the first one after the shared store is back.
+    pub shared_pending: u64,
+    /// Other processes' messages and conversations counted here.
+    pub shared_applied: u64,
+    /// Messages and conversations never published: the queue overflowed
+    /// while the shared store was away (the oldest go first).
+    pub shared_dropped: u64,
+    /// Shared entries skipped: written under another `[store] hash_key`
+    /// (their hashes mean other senders and texts) or unreadable.
+    pub shared_rejected: u64,
 }

@@ -12,6 +12,9 @@ use std::fmt;
 use super::{CampaignCounts, SenderObservation, StateSnapshot, Stats};
 use crate::Error;
 
+/// The most fingerprint bands a query carries.
+pub(crate) const MAX_BANDS: usize = 4;
+
 /// What a message asks the store to count, with its keys hashed.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Query<'a> {
@@ -55,6 +58,13 @@ pub(crate) trait StateStore: Send + Sync + fmt::Debug {
     /// Records that `brand` (a recipient hash) wrote to `person` (a sender
     /// hash) at `t` (seconds).
     fn record_conversation(&self, person: u64, brand: u64, t: u32);
+
+    /// Exchanges with the other filters now, where the store is shared:
+    /// publishes what this one counted and applies what they did. Returns
+    /// whether the shared store answered (always true for a local one).
+    fn sync(&self) -> bool {
+        true
+    }
 
     /// What the store holds; the clock's fields are left at zero.
     fn stats(&self) -> Stats;
