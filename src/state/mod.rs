@@ -34,6 +34,7 @@ pub(crate) use memory::MemoryStore;
 #[cfg(feature = "redis")]
 pub(crate) use redis_store::{Pool, RedisConfig, RedisStore};
 pub(crate) use sender::{SenderObservation, SenderRecord};
+pub(crate) use snapshot::DomainCounts;
 pub use snapshot::StateSnapshot;
 
 /// The latest event time the tables can hold, in ms: they count time in

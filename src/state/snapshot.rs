@@ -8,7 +8,16 @@ use serde::{Deserialize, Serialize};
 use super::hash::HashKey;
 use super::{CampaignCell, Conversation, MAX_EVENT_MS, SenderRecord};
 use crate::Error;
-use crate::features::link::reputation::Counts as DomainCounts;
+
+/// Spam and ham counts of one learned domain, and when it was last taught
+/// (a counter of teaching events, not a clock): stored here, weighed by
+/// the link evidence (`features::link::reputation`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct DomainCounts {
+    pub spam: u32,
+    pub ham: u32,
+    pub seen: u64,
+}
 
 /// The format written by this version; a snapshot of another version is
 /// refused rather than misread. It goes up whenever a saved value would

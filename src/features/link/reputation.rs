@@ -31,14 +31,9 @@ const BRAND_DOMAINS: usize = 1_000;
 /// piece of evidence.
 const MAX_LOG_ODDS: f64 = 3.0;
 
-/// Spam and ham counts of one domain, and when it was last seen (a counter
-/// of teaching events, not a clock).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
-pub(crate) struct Counts {
-    pub spam: u32,
-    pub ham: u32,
-    pub seen: u64,
-}
+/// Spam and ham counts of one domain, as the state snapshot stores them;
+/// what they mean as evidence is here.
+pub(crate) use crate::state::DomainCounts as Counts;
 
 impl Counts {
     /// Smoothed log-odds of spam (add-one on both sides), capped.
