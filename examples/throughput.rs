@@ -49,6 +49,20 @@ struct Dm {
     sender_profile: Option<SenderProfile>,
 }
 
+impl Dm {
+    /// The DM as a message, `shift` ms later in event time.
+    fn message(&self, shift: i64) -> Message<'_> {
+        Message {
+            text: &self.text,
+            id: self.id.as_ref().and_then(|v| v.as_str()),
+            timestamp_ms: self.ts.map(|t| t + shift),
+            sender: self.sender.as_deref(),
+            recipient: self.recipient.as_deref(),
+            profile: self.sender_profile,
+        }
+    }
+}
+
 fn load(path: &str) -> Result<Vec<Dm>, String> {
     let source = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
     let mut dms = Vec::new();
@@ -87,14 +101,7 @@ fn run(filter: &Filter, dms: &[&Dm], span: i64, repeat: usize) -> Vec<u64> {
     let mut flagged = 0usize;
     for pass in 0..repeat {
         for dm in dms {
-            let msg = Message {
-                text: &dm.text,
-                id: dm.id.as_ref().and_then(|v| v.as_str()),
-                timestamp_ms: dm.ts.map(|t| t + pass as i64 * span),
-                sender: dm.sender.as_deref(),
-                recipient: dm.recipient.as_deref(),
-                profile: dm.sender_profile,
-            };
+            let msg = dm.message(pass as i64 * span);
             let start = Instant::now();
             let verdict = filter.check(&msg);
             times.push(start.elapsed().as_nanos() as u64);
@@ -114,7 +121,7 @@ fn percentile(sorted: &[u64], p: f64) -> u64 {
 }
 
 const USAGE: &str = "usage: throughput [--threads N] [--repeat K] [--min-bytes B] \
-[--without-model] [--without-stream] [--redis URL [--prefix P]] FILE";
+[--without-model] [--without-stream] [--redis URL [--prefix P] [--staleness N]] FILE";
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut threads = 1usize;
@@ -125,6 +132,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut file = None;
     let mut redis: Option<String> = None;
     let mut prefix: Option<String> = None;
+    let mut staleness: Option<usize> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -135,6 +143,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "--without-stream" => with_stream = false,
             "--redis" => redis = Some(args.next().ok_or("--redis needs a URL")?),
             "--prefix" => prefix = Some(args.next().ok_or("--prefix needs a name")?),
+            "--staleness" => {
+                staleness = Some(args.next().ok_or("--staleness needs N")?.parse()?);
+            }
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return Ok(());
@@ -156,10 +167,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if !with_model {
         builder = builder.without_model();
     }
+    let prefix = prefix.unwrap_or_else(|| {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        format!("dmguard-throughput:{}:{nanos}", std::process::id())
+    });
     if let Some(url) = &redis {
-        builder = on_redis(builder, url, prefix)?;
+        builder = on_redis(builder, url, &prefix)?;
     }
     let filter = builder.build()?;
+    if let Some(n) = staleness {
+        let url = redis.as_deref().ok_or("--staleness needs --redis URL")?;
+        let peer = on_redis(Filter::builder(), url, &prefix)?.build()?;
+        println!("{}", stale(&filter, &peer, &dms, n)?);
+        return Ok(());
+    }
 
     // Thread t takes messages t, t + N, t + 2N, …: a pool of workers taking
     // turns on one stream, so every thread stays near the stream's event
@@ -214,18 +237,45 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
+/// Checks `n` DMs on `filter`, each after a pause of 0 to 10 ms, and
+/// times how long each takes to be counted by `peer`.
+fn stale(
+    filter: &Filter,
+    peer: &Filter,
+    dms: &[Dm],
+    n: usize,
+) -> Result<serde_json::Value, Box<dyn std::error::Error>> {
+    let mut lags = Vec::with_capacity(n);
+    for (i, dm) in dms.iter().cycle().take(n).enumerate() {
+        let pause = (i as u64).wrapping_mul(7919) % 10_000;
+        std::thread::sleep(std::time::Duration::from_micros(pause));
+        let seen = peer.stats().shared_applied;
+        let start = Instant::now();
+        filter.check(&dm.message(0));
+        while peer.stats().shared_applied == seen {
+            if start.elapsed() > std::time::Duration::from_secs(10) {
+                return Err("a DM did not reach the other filter within 10 s".into());
+            }
+            std::thread::sleep(std::time::Duration::from_micros(100));
+        }
+        lags.push(start.elapsed().as_micros() as u64);
+    }
+    lags.sort_unstable();
+    Ok(serde_json::json!({
+        "staleness_dms": lags.len(),
+        "p50_us": percentile(&lags, 0.5),
+        "p90_us": percentile(&lags, 0.9),
+        "p99_us": percentile(&lags, 0.99),
+        "max_us": lags.last().copied().unwrap_or(0),
+    }))
+}
+
 #[cfg(feature = "redis")]
 fn on_redis(
     builder: dmguard::FilterBuilder,
     url: &str,
-    prefix: Option<String>,
+    prefix: &str,
 ) -> Result<dmguard::FilterBuilder, Box<dyn std::error::Error>> {
-    let prefix = prefix.unwrap_or_else(|| {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        format!("dmguard-throughput:{}:{nanos}", std::process::id())
-    });
     Ok(builder.redis(url, prefix))
 }
 
@@ -233,7 +283,7 @@ fn on_redis(
 fn on_redis(
     _builder: dmguard::FilterBuilder,
     _url: &str,
-    _prefix: Option<String>,
+    _prefix: &str,
 ) -> Result<dmguard::FilterBuilder, Box<dyn std::error::Error>> {
     Err("--redis needs the redis feature: cargo run --features redis --example throughput".into())
 }
