@@ -23,6 +23,17 @@ use std::fmt;
 
 use crate::verdict::Family;
 
+/// Log-odds of spam for a message with no evidence at all: most DMs to a
+/// brand are from customers.
+pub(crate) const DEFAULT_BIAS: f64 = -3.0;
+
+/// The largest weight or bias a model file may hold, in log-odds, either
+/// sign: odds of e^64 to one are far beyond anything a fit produces (the
+/// trainer keeps combination weights within twice each rule's default and
+/// the bias within -12 to 3), yet a crafted file with weights near `f64::MAX`
+/// would make every score infinite or undefined and block everything.
+pub(crate) const MAX_LOG_ODDS: f64 = 64.0;
+
 /// A reason code with its family, its default weight and a one-line
 /// meaning.
 #[derive(Debug, Clone, Copy, PartialEq)]

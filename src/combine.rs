@@ -29,9 +29,7 @@ const UNKNOWN_SENDER: [Code; 4] = [
 ];
 const UNKNOWN_SENDER_CAP: f64 = 1.5;
 
-/// Log-odds of spam for a message with no evidence at all: most DMs to a
-/// brand are from customers.
-pub(crate) const DEFAULT_BIAS: f64 = -3.0;
+pub(crate) use crate::codes::DEFAULT_BIAS;
 
 /// Codes that all say one thing, that the platform and the brand know the
 /// sender: an aged account with an ordinary following, a verified account,

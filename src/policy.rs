@@ -282,7 +282,7 @@ impl Policy {
                     format!("weights.{code}: no reason has this code"),
                 ));
             };
-            if resolved == crate::combine::SINGLE_FAMILY {
+            if resolved == Code::VERDICT_SINGLE_FAMILY {
                 return Err(Error::policy(
                     at(code),
                     format!("weights.{code}: a note of the verdict, not evidence, has no weight"),
@@ -290,7 +290,7 @@ impl Policy {
             }
             // The same bound as a model file's weights: beyond it a single
             // reason would make every score 0 or 1 whatever else fired.
-            let max = crate::classifier::model::MAX_LOG_ODDS;
+            let max = crate::codes::MAX_LOG_ODDS;
             if !weight.is_finite() || weight.abs() > max {
                 return Err(Error::policy(
                     at(code),

@@ -76,7 +76,7 @@ impl Default for TrainOptions {
             l2: 5e-3,
             table_bits: 20,
             seed: 1,
-            spam_prior: Some(1.0 / (1.0 + (-crate::combine::DEFAULT_BIAS).exp())),
+            spam_prior: Some(1.0 / (1.0 + (-crate::codes::DEFAULT_BIAS).exp())),
             folds: 2,
         }
     }

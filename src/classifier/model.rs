@@ -16,8 +16,6 @@
 
 mod reader;
 
-pub(crate) use reader::MAX_LOG_ODDS;
-
 use std::path::Path;
 
 use super::learner::Fitted;

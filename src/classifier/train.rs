@@ -255,7 +255,7 @@ fn fit_combination(
     let bias = if bias.is_finite() {
         bias.clamp(-12.0, 3.0)
     } else {
-        crate::combine::DEFAULT_BIAS
+        crate::codes::DEFAULT_BIAS
     };
     Ok((out, bias))
 }

@@ -139,6 +139,6 @@ mod tests {
             .map(|c| c.default_weight.max(0.0))
             .sum();
         // The combiner's bias is -3: review needs log-odds of 0.
-        assert!(worst < -crate::combine::DEFAULT_BIAS, "{worst}");
+        assert!(worst < -crate::codes::DEFAULT_BIAS, "{worst}");
     }
 }

@@ -4,13 +4,7 @@
 use super::{MAX_BITS, MIN_BITS, Model};
 use crate::Error;
 use crate::classifier::learner::Fitted;
-
-/// The largest weight or bias a model file may hold, in log-odds, either
-/// sign: odds of e^64 to one are far beyond anything a fit produces (the
-/// trainer keeps combination weights within twice each rule's default and
-/// the bias within -12 to 3), yet a crafted file with weights near `f64::MAX`
-/// would make every score infinite or undefined and block everything.
-pub(crate) const MAX_LOG_ODDS: f64 = 64.0;
+pub(crate) use crate::codes::MAX_LOG_ODDS;
 
 pub(super) fn parse_payload(payload: &[u8]) -> Result<Model, Error> {
     let mut r = Reader {
