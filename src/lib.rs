@@ -16,8 +16,9 @@
 //!    and phrase rules, and links: found in the raw text however they are
 //!    disguised ([`links`]) and judged without any network call (short
 //!    links can be expanded by the caller, see [`LinkExpander`]); then the
-//!    stream (`state`): the sender's rate and fan-out, near-duplicate
-//!    campaigns, the sender's profile;
+//!    stream evidence (`features::stream`): the sender's rate and fan-out,
+//!    near-duplicate campaigns, the sender's profile, weighed from what the
+//!    stream state (`state`, in memory or shared through Redis) counted;
 //! 3. **classify** (`classifier`): a trained linear model over hashed words,
 //!    word pairs and character n-grams gives its log-odds of spam
 //!    ([`Model`]; the built-in one was trained on the SMS Spam Collection
@@ -30,6 +31,9 @@
 //!    a calibrated probability. A block needs two families of evidence
 //!    ([`Family`]) that agree, or a deny list: one family alone sends a DM
 //!    to review at most.
+//!
+//! Every setting comes from one [`Policy`] (`policy`, with a table per part
+//! of the pipeline), checked once when the filter is built.
 //!
 //! [`Evaluation`] computes the quality figures (MCC, ROC AUC, spam caught at
 //! a ceiling of ham flagged, …) that `examples/evaluate.rs` prints.
@@ -120,12 +124,11 @@ pub use classifier::{Learner, Model, OverlayStats, TrainOptions};
 pub use codes::{CodeInfo, all_codes as reason_codes};
 pub use error::Error;
 pub use eval::{CaughtAt, Confusion, Evaluation, HAM_FLAGGED_CEILINGS, ReasonRate, Report};
-pub use features::link::{Link, LinkExpander, LinkKind, LinkPolicy, links};
-pub use features::stream::StreamPolicy;
+pub use features::link::{Link, LinkExpander, LinkKind, links};
 #[doc(hidden)]
 pub use features::text::TextBench;
 pub use filter::{Filter, FilterBuilder, LearnScope};
 pub use message::{Label, Message, SenderProfile};
-pub use policy::{Limits, Lists, Policy};
-pub use state::{StateSnapshot, Stats, StorePolicy};
+pub use policy::{Limits, LinkPolicy, Lists, Policy, StorePolicy, StreamPolicy};
+pub use state::{StateSnapshot, Stats};
 pub use verdict::{Action, Family, Reason, Verdict};

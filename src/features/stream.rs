@@ -5,12 +5,10 @@
 //! rate and the text's spread, `sender` for the profile and the
 //! conversation).
 
-mod policy;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-pub use policy::StreamPolicy;
+pub(crate) use crate::policy::StreamPolicy;
 
 use super::fingerprint::{self, Fingerprint};
 use super::{Evidence, rate, sender as profile};

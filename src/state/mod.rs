@@ -9,7 +9,6 @@
 
 mod campaign;
 mod clock;
-mod config;
 mod conversation;
 #[cfg(feature = "redis")]
 pub(crate) mod feedback;
@@ -25,10 +24,9 @@ pub(crate) mod store;
 
 use serde::Serialize;
 
+pub(crate) use crate::policy::{StorePolicy, Windows};
 pub(crate) use campaign::{CampaignCell, CampaignCounts, CampaignObservation};
 pub(crate) use clock::{Clock, seconds};
-pub use config::StorePolicy;
-pub(crate) use config::{MOVED_KEYS, Windows};
 pub(crate) use conversation::Conversation;
 pub(crate) use memory::MemoryStore;
 #[cfg(feature = "redis")]

@@ -9,19 +9,18 @@
 //! [`lookalike`] and what was learned in [`reputation`].
 
 mod bare;
-mod domains;
+pub(crate) mod domains;
 mod expand;
 mod extract;
 mod judge;
 mod lookalike;
-mod policy;
 pub(crate) mod reputation;
 mod trigger;
 mod view;
 
+pub(crate) use crate::policy::LinkPolicy;
 pub use expand::LinkExpander;
 pub use extract::{Link, LinkKind};
-pub use policy::LinkPolicy;
 
 use crate::Error;
 use crate::codes::Code;

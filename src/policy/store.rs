@@ -84,10 +84,10 @@ impl Default for StorePolicy {
 
 impl StorePolicy {
     /// The key set by `hash_key`, if it is set and valid.
-    pub(crate) fn key(&self) -> Option<super::hash::HashKey> {
+    pub(crate) fn key(&self) -> Option<crate::state::hash::HashKey> {
         self.hash_key
             .as_deref()
-            .and_then(super::hash::HashKey::from_hex)
+            .and_then(crate::state::hash::HashKey::from_hex)
     }
 
     /// Checks ranges; errors name the key.

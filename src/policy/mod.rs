@@ -1,19 +1,31 @@
-//! The policy: thresholds, weights and lists, read from TOML or JSON.
+//! The policy: every setting of a filter, read from one TOML or JSON file
+//! and checked in one place ([`Policy::validate`], which a build runs):
+//! thresholds, weights and lists here, and one table per part of the
+//! pipeline beside it: `[links]` (`links`), `[stream]`, the evidence's
+//! windows and thresholds (`stream`), and `[store]`, what the stream state
+//! may hold (`store`). The parts read their tables from here; nothing here
+//! reads the parts.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+mod links;
+mod store;
+mod stream;
+
+pub use links::LinkPolicy;
+pub use store::StorePolicy;
+pub(crate) use store::{MOVED_KEYS, Windows};
+pub use stream::StreamPolicy;
+
 use crate::Error;
 use crate::codes::Code;
-use crate::features::link::LinkPolicy;
-use crate::features::stream::StreamPolicy;
 use crate::limits::{
     MAX_EXTRA_PHRASES, MAX_LINKS, MAX_LIST_ENTRIES, MAX_PATTERNS, MAX_PHRASES, MAX_POLICY_BYTES,
     MAX_TEXT_BYTES, REGEX_SIZE_LIMIT,
 };
-use crate::state::{MOVED_KEYS, StorePolicy};
 
 /// How a filter judges messages: configuration as data.
 ///

@@ -4,8 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::Windows;
 use crate::Error;
-use crate::state::Windows;
 
 /// Settings of the stream evidence (sender rate, fan-out, campaigns, sender
 /// profile), read from a policy's `[stream]` table. The store's sizing
