@@ -57,6 +57,13 @@ pub(crate) const MAX_LIST_ENTRIES: usize = 1_000_000;
 /// Regular expressions per list (`allow.patterns`, `deny.patterns`).
 pub(crate) const MAX_PATTERNS: usize = 1000;
 
+/// Entries one stream table (`[store] max_senders`, `max_fingerprints`,
+/// `max_conversations`) may be allowed: 100 million, which is 6.4 GB of
+/// senders or 11 GB of fingerprint bands. The tables grow as they fill, so
+/// a cap beyond the machine's memory would not fail at build but when the
+/// stream fills it; past this one it is taken for a slip of the keyboard.
+pub(crate) const MAX_TABLE_ENTRIES: usize = 100_000_000;
+
 /// Bytes that one list's patterns may take once compiled (the regex
 /// crate's `size_limit`, applied to each pattern and to the list's set).
 pub(crate) const REGEX_SIZE_LIMIT: usize = 8 << 20;

@@ -107,6 +107,10 @@ impl StorePolicy {
             if v == 0 {
                 return bad(key, format!("{key} must be at least 1"));
             }
+            let max = crate::limits::MAX_TABLE_ENTRIES;
+            if v > max {
+                return bad(key, format!("{key} = {v} is above {max}"));
+            }
         }
         let v = self.sender_idle_ms;
         if !(2_000..=u64::from(u32::MAX) * 1000).contains(&v) {
@@ -147,6 +151,10 @@ mod tests {
             ("[store]\nshards = 0\n", "shards"),
             ("[store]\nmax_senders = 0\n", "max_senders"),
             ("[store]\nmax_conversations = 0\n", "max_conversations"),
+            (
+                "[store]\nmax_fingerprints = 1000000000000\n",
+                "max_fingerprints",
+            ),
             ("[store]\nsender_idle_ms = 10\n", "sender_idle_ms"),
             ("[stream]\nshards = 0\n", "shards"),
             ("[store]\nmax_sendres = 3\n", "max_sendres"),

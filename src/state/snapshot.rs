@@ -204,7 +204,8 @@ impl StateSnapshot {
     /// Reads a snapshot written by [`StateSnapshot::to_writer`]: its
     /// checksum must match (a snapshot of version 3 or 4, written before
     /// there was one, has none), and its values must be ones the filter
-    /// could have written.
+    /// could have written. A reader that goes on past 1 GiB is refused
+    /// there.
     ///
     /// ```
     /// let filter = dmguard::Filter::default();
@@ -216,12 +217,19 @@ impl StateSnapshot {
     /// assert!(e.to_string().contains("checksum"));
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn from_reader(mut reader: impl Read) -> Result<StateSnapshot, Error> {
+    pub fn from_reader(reader: impl Read) -> Result<StateSnapshot, Error> {
         let bad = |e: String| Error::invalid_input(format!("reading the state snapshot: {e}"));
+        // The same cap as a saved state file's: a stream that goes on
+        // past it is not a snapshot this crate wrote.
+        let cap = crate::persist::MAX_STATE_FILE_BYTES;
         let mut bytes = Vec::new();
         reader
+            .take(cap + 1)
             .read_to_end(&mut bytes)
             .map_err(|e| bad(e.to_string()))?;
+        if bytes.len() as u64 > cap {
+            return Err(bad(format!("it is larger than {cap} bytes")));
+        }
         let (body, checked) = match split_checksum(&bytes) {
             Some((body, sum)) => {
                 if crate::hash::fnv(body) != sum {
