@@ -379,8 +379,8 @@ impl Filter {
         self.inner.stream.stats()
     }
 
-    /// Exchanges with the other filters on the same Redis now (see
-    /// [`FilterBuilder::redis`]): publishes what this filter counted since
+    /// Exchanges with the other filters on the same Redis now (with the
+    /// `redis` feature, see `FilterBuilder::redis`): publishes what this filter counted since
     /// the last exchange and counts what the others published. A
     /// background thread does this every sync interval on its own; call it
     /// where a step must see the others' latest messages (a replay, a
