@@ -205,7 +205,8 @@ codes! {
     LINK_OBFUSCATED: Link, 3.0,
         "a link written in disguise (hxxp, [.], spaced dots, invisible characters)";
     LINK_MANY: Link, 1.0,
-        "more links than a customer message carries";
+        "more links than a customer message carries (adds to the score; never makes the \
+         link family agree on its own)";
     LINK_DENY: Link, 6.0,
         "a link to a domain on the policy's deny list";
     // Found by the link scan, but it says what the profile codes say, that

@@ -222,7 +222,15 @@ pub(crate) fn verdict(evidence: &mut Evidence, weights: &Weights, policy: &Polic
             Role::Deny if weight > 0.0 => denied = true,
             _ => {}
         }
-        by_family[family as usize] += weight;
+        // Many links add to the score, but do not make the links a family
+        // that agrees on spam: a newsletter, a partner's list of articles or
+        // a customer's order pages carry many links, none of them bad (on
+        // SpamAssassin's ham this count and a misreading classifier blocked
+        // 477 messages). A shortener, an IP host, a look-alike or a deny list
+        // does make it agree.
+        if hit.code != Code::LINK_MANY {
+            by_family[family as usize] += weight;
+        }
         logit += weight;
         reasons.push(Reason {
             code: hit.code.as_str(),
@@ -404,6 +412,15 @@ mod tests {
         assert_eq!(v.action, Action::Block);
         assert_eq!(v.families, [Family::Text, Family::Link]);
         assert!(v.reason(SINGLE_FAMILY.as_str()).is_none());
+
+        // Many links of no ill sort are not a second family.
+        let mut ev = Evidence::default();
+        ev.push(Code::CLASSIFIER_TEXT, 9.0, "classifier");
+        ev.push(Code::LINK_MANY, 3.0, "6 links in one message");
+        let v = verdict(&mut ev, &weights, &policy);
+        assert_eq!(v.action, Action::Review);
+        assert_eq!(v.families, [Family::Text]);
+        assert!(v.reason("LINK_MANY").unwrap().weight > 0.0, "still scored");
 
         // One family may block when the policy says so.
         let one = Policy {

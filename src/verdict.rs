@@ -133,7 +133,9 @@ pub struct Verdict {
     /// The evidence, strongest first.
     pub reasons: Vec<Reason>,
     /// The families whose evidence points at spam (their reasons add up to
-    /// at least 1.0 log-odds), in the order of [`Family::ALL`]. Fewer than
+    /// at least 1.0 log-odds, not counting `LINK_MANY`: many links are not
+    /// a sign that any of them is bad), in the order of [`Family::ALL`].
+    /// Fewer than
     /// the policy's `block_min_families` of them, not counting
     /// [`Family::Sender`] (an unknown sender is not evidence enough to
     /// block with the text), and no deny list named the message: it is not
