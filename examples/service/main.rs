@@ -4,6 +4,7 @@
 //! ```text
 //! cargo run --release --features service --example service -- \
 //!     [--listen 127.0.0.1:8080] [--policy FILE] [--model FILE] [--data DIR]
+//!     [--redis URL [--prefix P]]
 //! ```
 //!
 //! Routes (DMs and verdicts in the JSON contract of `dmguard::wire`, the
@@ -22,6 +23,13 @@
 //! `DIR/state` and the held DMs from `DIR/queue.jsonl`; on SIGTERM or
 //! ctrl-c the service stops taking connections, finishes the requests in
 //! flight, then saves both atomically.
+//!
+//! With `--redis URL` (built with `--features service,redis`), several
+//! services behind a load balancer share one view of the stream and one
+//! another's feedback under the prefix `P` (default `dmguard`); each keeps
+//! its own queue of held DMs. They must hash alike, so the policy should
+//! set `[store] hash_key` (the same on each): without one, the prefix
+//! stands in for it and the service says so on stderr.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -37,6 +45,7 @@ use app::queue::Queue;
 const QUEUE_MAX: usize = 10_000;
 
 const USAGE: &str = "usage: service [--listen ADDR] [--policy FILE] [--model FILE] [--data DIR]
+               [--redis URL [--prefix P]]
 
 Scores DMs over HTTP and serves the review page at /.
 
@@ -45,6 +54,9 @@ Scores DMs over HTTP and serves the review page at /.
   --model FILE    model written by the train example; default: built-in
   --data DIR      keep the filter's state and the held DMs in DIR across
                   restarts; default: nothing is kept
+  --redis URL     share the stream and the feedback with the other services
+                  on this Redis (needs the redis feature)
+  --prefix P      the deployment's key prefix in Redis; default: dmguard
   -h, --help      print this help and exit";
 
 struct Args {
@@ -52,6 +64,8 @@ struct Args {
     policy: Option<PathBuf>,
     model: Option<PathBuf>,
     data: Option<PathBuf>,
+    redis: Option<String>,
+    prefix: String,
 }
 
 /// `Ok(None)` when help was asked for.
@@ -61,6 +75,8 @@ fn parse_args() -> Result<Option<Args>, String> {
         policy: None,
         model: None,
         data: None,
+        redis: None,
+        prefix: "dmguard".into(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -75,6 +91,8 @@ fn parse_args() -> Result<Option<Args>, String> {
             "--policy" => args.policy = Some(value("a file")?.into()),
             "--model" => args.model = Some(value("a file")?.into()),
             "--data" => args.data = Some(value("a directory")?.into()),
+            "--redis" => args.redis = Some(value("a URL")?),
+            "--prefix" => args.prefix = value("a prefix")?,
             "-h" | "--help" => return Ok(None),
             other => return Err(format!("unknown argument {other:?}")),
         }
@@ -124,12 +142,23 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         .data
         .as_ref()
         .is_some_and(|dir| dir.join("state").join("MANIFEST").exists());
-    if policy.store.hash_key.is_none() && !saved {
+    if policy.store.hash_key.is_none() && args.redis.is_some() {
+        // A key of its own would make this service's hashes mean nothing
+        // to the others.
+        eprintln!(
+            "note: no [store] hash_key in the policy: the services on prefix {:?} key \
+             their tables with the prefix, which is no secret",
+            args.prefix
+        );
+    } else if policy.store.hash_key.is_none() && !saved {
         use std::hash::BuildHasher;
         let key = std::collections::hash_map::RandomState::new().hash_one(std::process::id()) | 1;
         policy.store.hash_key = Some(format!("{key:016x}"));
     }
     let mut builder = Filter::builder().policy(policy);
+    if let Some(url) = &args.redis {
+        builder = on_redis(builder, url, &args.prefix)?;
+    }
     if let Some(path) = &args.model {
         builder = builder.model(Model::load(path)?);
     }
@@ -188,4 +217,25 @@ async fn shutdown_signal() {
         _ = term => {},
     }
     eprintln!("service: stopping: finishing the requests in flight");
+}
+
+#[cfg(feature = "redis")]
+fn on_redis(
+    builder: dmguard::FilterBuilder,
+    url: &str,
+    prefix: &str,
+) -> Result<dmguard::FilterBuilder, String> {
+    Ok(builder.redis(url, prefix))
+}
+
+#[cfg(not(feature = "redis"))]
+fn on_redis(
+    _builder: dmguard::FilterBuilder,
+    _url: &str,
+    _prefix: &str,
+) -> Result<dmguard::FilterBuilder, String> {
+    Err(
+        "--redis needs the redis feature: cargo run --features service,redis --example service"
+            .into(),
+    )
 }

@@ -214,7 +214,49 @@ impl Metrics {
                 "Held DMs waiting for a decision.",
                 pending as u64,
             ),
+            (
+                "dmguard_shared_degraded",
+                "1 while the shared store (Redis) does not answer.",
+                u64::from(stats.shared_degraded),
+            ),
+            (
+                "dmguard_shared_pending",
+                "Messages waiting to be published to the shared store.",
+                stats.shared_pending,
+            ),
         ];
+        let shared = [
+            (
+                "dmguard_shared_degraded_checks_total",
+                "Checks made while the shared store was away.",
+                stats.degraded_checks,
+            ),
+            (
+                "dmguard_shared_published_total",
+                "Messages and conversations published to the shared store.",
+                stats.shared_published,
+            ),
+            (
+                "dmguard_shared_applied_total",
+                "Other services' messages and conversations counted here.",
+                stats.shared_applied,
+            ),
+            (
+                "dmguard_shared_dropped_total",
+                "Messages never published: the queue overflowed while the store was away.",
+                stats.shared_dropped,
+            ),
+            (
+                "dmguard_shared_rejected_total",
+                "Shared entries skipped: another hash key, or unreadable.",
+                stats.shared_rejected,
+            ),
+        ];
+        for (name, help, value) in shared {
+            writeln!(out, "# HELP {name} {help}")?;
+            writeln!(out, "# TYPE {name} counter")?;
+            writeln!(out, "{name} {value}")?;
+        }
         for (name, help, value) in gauges {
             writeln!(out, "# HELP {name} {help}")?;
             writeln!(out, "# TYPE {name} gauge")?;

@@ -63,7 +63,8 @@ pub struct Stats {
     pub expired: u64,
     /// Approximate bytes held by the tables.
     pub bytes: usize,
-    /// Messages counted in the stream.
+    /// Messages counted in the stream (with a shared store, every
+    /// filter's: `shared_applied` of them came from the others).
     pub messages: u64,
     /// Messages without a timestamp (counted at the latest event time).
     pub untimed: u64,

@@ -53,6 +53,7 @@ use std::time::{Duration, Instant};
 use redis::streams::StreamReadReply;
 use redis::{Client, Connection, Value};
 
+use super::hash::{HashKey, SENDER_SEED, hash_str};
 use super::memory::Durations;
 use super::store::{MAX_BANDS, Observation, Query, StateStore};
 use super::{MemoryStore, StateSnapshot, Stats, StorePolicy, Windows};
@@ -391,8 +392,8 @@ struct Shared {
     conversations_key: String,
     /// This filter's name on the streams (it skips its own entries).
     origin: String,
-    /// Which `[store] hash_key` this filter's hashes are under: a short
-    /// fingerprint of it, not the key.
+    /// Which `[store] hash_key` this filter's hashes are under (see
+    /// [`key_id`]).
     key_id: String,
     /// How long entries matter: the longest window, ms.
     events_retention_ms: u64,
@@ -463,7 +464,7 @@ impl RedisStore {
             events_key: format!("{p}:events"),
             conversations_key: format!("{p}:conversations"),
             origin: origin(),
-            key_id: format!("{:08x}", crate::hash::mix(key ^ 0x6b65_795f_6964) >> 32),
+            key_id: key_id(HashKey(key)),
             events_retention_ms: u64::from(events_window) * 1000,
             conversations_retention_ms: u64::from(secs.conversation_window) * 1000,
             outbox: Mutex::new(Outbox::default()),
@@ -538,6 +539,18 @@ fn payload<'a>(
             None
         }
     }
+}
+
+/// A name for the hash key that entries carry, so that filters under
+/// another key skip them: the keyed hash of a fixed id, as a sender's hash
+/// is keyed. It tells a reader of Redis no more about the key than the
+/// entries' sender hashes of ids they know already do (the mixer itself is
+/// invertible, so a plain mix of the key would give half of it away).
+fn key_id(key: HashKey) -> String {
+    format!(
+        "{:016x}",
+        hash_str("dmguard shared store", key.seed(SENDER_SEED))
+    )
 }
 
 /// The milliseconds of a stream entry id (`ms-seq`).
@@ -855,6 +868,13 @@ mod tests {
         let mut many = body;
         many[5 + 8 + 8] = MAX_BANDS as u8 + 1;
         assert_eq!(Event::decode(&mut Reader(&many)), None);
+    }
+
+    #[test]
+    fn the_key_id_tells_keys_apart() {
+        assert_eq!(key_id(HashKey(7)), key_id(HashKey(7)));
+        assert_ne!(key_id(HashKey(7)), key_id(HashKey(8)));
+        assert_eq!(key_id(HashKey(7)).len(), 16);
     }
 
     #[test]
