@@ -412,3 +412,58 @@ fn a_filter_under_another_hash_key_is_skipped_and_counted() {
     );
     assert_eq!(stats.senders, 0);
 }
+
+#[test]
+fn every_message_of_a_busy_filter_reaches_the_other_once() {
+    let Some(url) = url() else { return };
+    let prefix = prefix("busy");
+    let auto = || {
+        Filter::builder()
+            .redis(&url, &prefix)
+            .redis_timeout(Duration::from_millis(500))
+            .build()
+            .unwrap()
+    };
+    let (a, b) = (auto(), auto());
+    // Four threads check on `a` while its background exchange runs (and
+    // more than one batch fills), one on `b`.
+    std::thread::scope(|s| {
+        for t in 0..4i64 {
+            let a = &a;
+            s.spawn(move || {
+                for i in 0..700i64 {
+                    let sender = format!("u_{t}_{}", i % 50);
+                    let ts = MINUTE + (i * 4 + t) * 100;
+                    a.check(&msg("is the order shipped yet?", &sender, "brand_01", ts));
+                }
+            });
+        }
+        let b = &b;
+        s.spawn(move || {
+            for i in 0..300i64 {
+                b.check(&msg(
+                    "hello there",
+                    &format!("v_{i}"),
+                    "brand_02",
+                    MINUTE + i * 100,
+                ));
+            }
+        });
+    });
+    assert!(a.sync_shared() && b.sync_shared() && a.sync_shared());
+    let (sa, sb) = (a.stats(), b.stats());
+    assert_eq!(
+        (sa.shared_published, sb.shared_published),
+        (2800, 300),
+        "{sa:?} {sb:?}"
+    );
+    assert_eq!(
+        (sa.shared_applied, sb.shared_applied),
+        (300, 2800),
+        "{sa:?} {sb:?}"
+    );
+    assert_eq!(sa.shared_pending + sb.shared_pending, 0);
+    assert_eq!(sa.shared_dropped + sb.shared_dropped, 0);
+    assert_eq!((sa.messages, sa.senders), (sb.messages, sb.senders));
+    assert_eq!(sa.senders, 4 * 50 + 300);
+}
