@@ -871,6 +871,60 @@ mod tests {
     }
 
     #[test]
+    fn any_bytes_decode_without_panic_and_within_the_payload() {
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        for len in 0..2_000usize {
+            let bytes: Vec<u8> = (0..len % 97)
+                .map(|_| {
+                    seed = crate::hash::mix(seed);
+                    // Mostly small values, so that flags and band counts
+                    // often read as valid and decoding goes deep.
+                    if seed & 3 == 0 {
+                        seed as u8
+                    } else {
+                        (seed >> 8) as u8 & 7
+                    }
+                })
+                .collect();
+            let mut r = Reader(&bytes);
+            let mut read = 0;
+            while let Some(event) = Event::decode(&mut r) {
+                assert!(usize::from(event.len) <= MAX_BANDS);
+                read += 1;
+                assert!(read <= bytes.len(), "each event takes bytes");
+            }
+            let mut r = Reader(&bytes);
+            while decode_conversation(&mut r).is_some() {}
+        }
+    }
+
+    #[test]
+    fn another_filters_times_may_be_anything() {
+        // Entries come from other processes: their times are not clamped
+        // by this filter's clock.
+        let store = MemoryStore::new(
+            &StorePolicy::default(),
+            crate::policy::StreamPolicy::default().windows(),
+        );
+        for &t in &[0, u32::MAX, 1, u32::MAX - 1, 1_750_000_000, 0, u32::MAX] {
+            for sender in [Some(1), None] {
+                let q = Query {
+                    t,
+                    sender,
+                    recipient: Some(2),
+                    bands: &[3, 4],
+                    new_by_profile: None,
+                };
+                let seen = store.observe(&q);
+                if let Some(o) = seen.sender {
+                    assert!(o.per_minute.is_finite() && o.recipients.is_finite());
+                }
+                store.record_conversation(1, 2, t);
+            }
+        }
+    }
+
+    #[test]
     fn the_key_id_tells_keys_apart() {
         assert_eq!(key_id(HashKey(7)), key_id(HashKey(7)));
         assert_ne!(key_id(HashKey(7)), key_id(HashKey(8)));
