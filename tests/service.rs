@@ -425,6 +425,15 @@ fn the_store_is_bounded_and_drops_decided_entries_first() {
     let lines = std::fs::read_to_string(&path).unwrap().lines().count();
     assert!(lines <= 6, "the journal is compacted: {lines} lines");
 
+    // A retried DM waiting for a decision is held once; once decided, the
+    // same id may be held again.
+    let f = queue.push(held_entry("f")).unwrap();
+    let pending = queue.pending();
+    assert_eq!(queue.push(held_entry("f")).unwrap(), f);
+    assert_eq!(queue.pending(), pending);
+    queue.decide(f, "ham").unwrap();
+    assert_ne!(queue.push(held_entry("f")).unwrap(), f);
+
     // A torn last line (a crash mid-write) is skipped.
     std::fs::OpenOptions::new()
         .append(true)

@@ -138,8 +138,15 @@ impl Queue {
         Ok(queue)
     }
 
-    /// Holds a DM; `held.seq` is set here (and `held.id` when empty).
+    /// Holds a DM; `held.seq` is set here (and `held.id` when empty). A DM
+    /// whose id is already waiting for a decision (a client's retry) is
+    /// held once: its entry's `seq` is returned and nothing is added.
     pub fn push(&mut self, mut held: Held) -> io::Result<u64> {
+        if !held.id.is_empty()
+            && let Some(waiting) = self.find(&held.id).filter(|h| h.decision.is_none())
+        {
+            return Ok(waiting.seq);
+        }
         held.seq = self.next_seq;
         self.next_seq += 1;
         if held.id.is_empty() {
