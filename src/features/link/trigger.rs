@@ -1,7 +1,7 @@
 //! The prefilter: one cheap look at the bytes decides whether a message
 //! can hold a link at all, and whether it shows signs of a disguised one.
 
-use crate::features::link::domains::is_spaced_tld;
+use crate::features::link::domains::{BARE_TLDS, SUSPICIOUS_TLDS, is_spaced_tld};
 
 /// What one quick pass over the bytes says about a text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -178,8 +178,10 @@ pub(super) fn starts_with_ci(b: &[u8], prefix: &[u8]) -> bool {
     b.len() >= prefix.len() && b[..prefix.len()].eq_ignore_ascii_case(prefix)
 }
 
-/// After optional spaces from `i`, a TLD from [`is_spaced_tld`] that ends at a
-/// word boundary. Returns the end of the TLD.
+/// After optional spaces from `i`, a TLD that ends at a word boundary:
+/// one from [`is_spaced_tld`], or, when a path follows (`shop/join`), any
+/// TLD a bare link may end in ([`BARE_TLDS`], [`SUSPICIOUS_TLDS`]).
+/// Returns the end of the TLD.
 pub(super) fn spaced_tld_end(b: &[u8], mut i: usize) -> Option<usize> {
     while b.get(i) == Some(&b' ') {
         i += 1;
@@ -195,14 +197,48 @@ pub(super) fn spaced_tld_end(b: &[u8], mut i: usize) -> Option<usize> {
         return None;
     }
     let word = &b[start..i];
-    if word.len() > 5 {
+    if word.len() > MAX_TLD {
         return None;
     }
-    let mut lower = [0u8; 5];
+    let mut buf = [0u8; MAX_TLD];
+    let lower = &mut buf[..word.len()];
     for (l, c) in lower.iter_mut().zip(word) {
         *l = c.to_ascii_lowercase();
     }
-    is_spaced_tld(&lower[..word.len()]).then_some(i)
+    if is_spaced_tld(lower) {
+        return Some(i);
+    }
+    let path = b[i..].iter().find(|c| **c != b' ') == Some(&b'/');
+    let known = |tlds: &[&str]| tlds.iter().any(|t| t.as_bytes() == &lower[..]);
+    (path && (known(BARE_TLDS) || known(SUSPICIOUS_TLDS))).then_some(i)
+}
+
+/// The longest TLD read apart from its name (`download`, `accountant`).
+const MAX_TLD: usize = 10;
+
+/// TLDs that are also English words: written apart from a name (`polka dot
+/// top`, `one click . buzz`) they are prose unless the name or what follows
+/// looks like a link (see [`looks_like_a_link`]).
+pub(super) fn is_word_tld(tld: &[u8]) -> bool {
+    [&b"top"[..], b"click", b"buzz"]
+        .iter()
+        .any(|w| tld.eq_ignore_ascii_case(w))
+}
+
+/// Whether a name written apart from its TLD carries a mark of a host
+/// name (a hyphen, a digit, `www`) or the TLD is followed by a path.
+pub(super) fn looks_like_a_link(name: &str, path: bool) -> bool {
+    path || name.starts_with("www") || name.bytes().any(|c| c == b'-' || c.is_ascii_digit())
+}
+
+/// Words that stand before "dot com" in prose ("the dot com bubble", "a
+/// dot com start-up") and are no site's name.
+pub(super) fn is_function_word(name: &str) -> bool {
+    [
+        "the", "a", "an", "my", "your", "our", "their", "this", "that", "his", "her", "its",
+    ]
+    .iter()
+    .any(|w| name.eq_ignore_ascii_case(w))
 }
 
 fn spaced_tld_at(b: &[u8], i: usize) -> bool {

@@ -4,7 +4,9 @@
 //! back to the raw text so that links are reported where the sender wrote
 //! them.
 
-use crate::features::link::trigger::{bracket_token, spaced_tld_end, starts_with_ci};
+use crate::features::link::trigger::{
+    bracket_token, is_function_word, is_word_tld, looks_like_a_link, spaced_tld_end, starts_with_ci,
+};
 use crate::normalize::is_invisible;
 
 /// The de-obfuscated text and, for every byte of it, the raw range it came
@@ -118,6 +120,22 @@ impl View {
                 .rev()
                 .take_while(|c| **c != b' ')
                 .count();
+        // A name and TLD apart are prose when the TLD is an English word
+        // and nothing marks a link ("polka dot top"), or the name is a
+        // function word ("the dot com bubble").
+        let name_len = self
+            .text
+            .chars()
+            .rev()
+            .take_while(|&c| is_name_char(c))
+            .map(char::len_utf8)
+            .sum::<usize>();
+        let name = &self.text[self.text.len() - name_len..];
+        let path = b[tld_end..].iter().find(|c| **c != b' ') == Some(&b'/');
+        let marked = looks_like_a_link(name, path);
+        if !marked && (is_function_word(name) || is_word_tld(&b[tld_start..tld_end])) {
+            return None;
+        }
         self.push_char('.', i, tld_start);
         for (k, &byte) in b[tld_start..tld_end].iter().enumerate() {
             self.push_char(char::from(byte), tld_start + k, tld_start + k + 1);
@@ -215,6 +233,13 @@ mod tests {
         assert_eq!(view("example。com"), "example.com");
         assert_eq!(view("pay\u{200b}pal.com"), "paypal.com");
         assert_eq!(view("john [at] mail [.] com"), "john@mail.com");
+        // Any TLD a link may end in, when a path follows.
+        assert_eq!(view("glow-collab dot shop/join"), "glow-collab.shop/join");
+        assert_eq!(view("win dot online / now"), "win.online/now");
+        // A word TLD or a function word, with a mark of a link.
+        assert_eq!(view("coin-vault dot top"), "coin-vault.top");
+        assert_eq!(view("www dot top now"), "www.top now");
+        assert_eq!(view("the dot com/x"), "the.com/x");
     }
 
     #[test]
@@ -223,6 +248,14 @@ mod tests {
         assert_eq!(view("ok . me too"), "ok . me too");
         assert_eq!(view("好的。谢谢"), "好的。谢谢");
         assert_eq!(view("(at least) [a] (.)"), "(at least) [a] .");
+        // TLDs that are English words, and "the dot com" of prose.
+        assert_eq!(view("the polka dot top"), "the polka dot top");
+        assert_eq!(view("one click . buzz"), "one click . buzz");
+        assert_eq!(view("the dot com bubble"), "the dot com bubble");
+        assert_eq!(view("a dot com start-up"), "a dot com start-up");
+        // Without a path, only the narrow list of TLDs is read apart.
+        assert_eq!(view("my dot shop"), "my dot shop");
+        assert_eq!(view("nice dot online"), "nice dot online");
     }
 
     #[test]
