@@ -748,6 +748,8 @@ impl FilterBuilder {
         if let (Some(saved), Some(dir)) = (saved, state_dir) {
             filter.restore_saved(&dir, &saved)?;
         }
+        // A shared store catches up only now, after the saved state.
+        filter.inner.stream.start()?;
         Ok(filter)
     }
 

@@ -467,3 +467,58 @@ fn every_message_of_a_busy_filter_reaches_the_other_once() {
     assert_eq!((sa.messages, sa.senders), (sb.messages, sb.senders));
     assert_eq!(sa.senders, 4 * 50 + 300);
 }
+
+#[test]
+fn a_restart_from_saved_state_does_not_count_the_shared_messages_twice() {
+    let Some(url) = url() else { return };
+    let prefix = prefix("restart-saved");
+    let dir = std::env::temp_dir().join(format!("dmguard-redis-saved-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let on = |dir: Option<&std::path::Path>| {
+        let mut builder = Filter::builder()
+            .redis(&url, &prefix)
+            .redis_sync_interval(None);
+        if let Some(dir) = dir {
+            builder = builder.state_dir(dir);
+        }
+        builder.build().unwrap()
+    };
+    let (a, b) = (on(None), on(None));
+    // Seven messages within a minute, four counted here and three by the
+    // other filter: under the burst threshold of ten.
+    for i in 0..7 {
+        let filter = if i % 2 == 0 { &a } else { &b };
+        shared_check(
+            filter,
+            &msg(
+                "where is my refund??",
+                "u_again",
+                "brand_01",
+                MINUTE + i * SEC,
+            ),
+        );
+    }
+    assert!(a.sync_shared());
+    a.save_state(&dir).unwrap();
+    drop(a);
+    // The restarted filter holds the seven from its saved state; the
+    // streams hold them too, and are not counted again.
+    let restarted = on(Some(&dir));
+    assert!(restarted.sync_shared());
+    assert_eq!(
+        restarted.stats().shared_applied,
+        0,
+        "{:?}",
+        restarted.stats()
+    );
+    let v = restarted.check(&msg("hello??", "u_again", "brand_01", MINUTE + 8 * SEC));
+    assert!(v.reason("SENDER_BURST").is_none(), "{:?}", v.reasons);
+    // What the other filter counts after the restart still arrives.
+    shared_check(
+        &b,
+        &msg("still waiting", "u_other", "brand_01", MINUTE + 9 * SEC),
+    );
+    assert!(restarted.sync_shared());
+    assert_eq!(restarted.stats().shared_applied, 1);
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -165,6 +165,11 @@ impl Stream {
         );
     }
 
+    /// Starts a shared store's exchange (see `StateStore::start`).
+    pub fn start(&self) -> Result<(), Error> {
+        self.store.start()
+    }
+
     /// Exchanges with a shared store's other filters now.
     pub fn sync(&self) -> bool {
         self.store.sync()

@@ -40,8 +40,11 @@
 //! What Redis holds, bounded: two streams per deployment prefix, trimmed to
 //! [`MAX_ENTRIES`] batches and to the longest window (MINID, by the server's
 //! clock), each expiring a window after its last append. A new filter reads
-//! them from the oldest entry, so it catches up with what the others saw in
-//! the window. Senders, recipients and texts reach Redis only as keyed
+//! them from the oldest entry once it is built, so it catches up with what
+//! the others saw in the window; a filter restarted from its saved state
+//! takes the messages up to the state's latest event time as counted (the
+//! state holds them, its own included, which the streams list under its
+//! former name). Senders, recipients and texts reach Redis only as keyed
 //! hashes; entries from filters with another `[store] hash_key` are
 //! skipped and counted, since their hashes mean other senders.
 
@@ -408,12 +411,18 @@ struct Shared {
     applied: AtomicU64,
     dropped: AtomicU64,
     rejected: AtomicU64,
+    /// Messages at or before this event time (s) are counted already: a
+    /// restored snapshot holds them, and the streams may hold them again
+    /// (this filter's own before a restart, under another origin).
+    counted_until: AtomicU32,
 }
 
 /// The stream state in this process, shared with other filters through
 /// Redis.
 pub(crate) struct RedisStore {
     shared: Arc<Shared>,
+    sync_interval: Option<Duration>,
+    started: AtomicBool,
 }
 
 impl std::fmt::Debug for RedisStore {
@@ -481,20 +490,13 @@ impl RedisStore {
             applied: AtomicU64::new(0),
             dropped: AtomicU64::new(0),
             rejected: AtomicU64::new(0),
+            counted_until: AtomicU32::new(0),
         });
-        // Catch up before the first check where Redis answers at once.
-        shared.exchange();
-        if let Some(interval) = config.sync_interval {
-            let weak = Arc::downgrade(&shared);
-            let wake = Arc::clone(&shared.wake);
-            thread::Builder::new()
-                .name("dmguard-shared".into())
-                .spawn(move || follow(&weak, &wake, interval))
-                .map_err(|e| {
-                    Error::invalid_input(format!("cannot start the Redis exchange: {e}"))
-                })?;
-        }
-        Ok(RedisStore { shared })
+        Ok(RedisStore {
+            shared,
+            sync_interval: config.sync_interval,
+            started: AtomicBool::new(false),
+        })
     }
 }
 
@@ -728,15 +730,20 @@ impl Shared {
         pipe.cmd("PEXPIRE").arg(key).arg(ms.max(1)).ignore();
     }
 
-    /// Counts another filter's messages here; an entry that does not read
-    /// to its end is counted as rejected (what it held before is kept).
+    /// Counts another filter's messages here, but not those a restored
+    /// snapshot holds already; an entry that does not read to its end is
+    /// counted as rejected (what it held before is kept).
     fn apply_events(&self, body: &[u8]) {
+        let counted_until = self.counted_until.load(Ordering::Relaxed);
         let mut r = Reader(body);
         while !r.is_empty() {
             let Some(event) = Event::decode(&mut r) else {
                 self.rejected.fetch_add(1, Ordering::Relaxed);
                 return;
             };
+            if event.t <= counted_until {
+                continue;
+            }
             self.local.observe(&event.query());
             self.applied.fetch_add(1, Ordering::Relaxed);
         }
@@ -792,6 +799,26 @@ impl StateStore for RedisStore {
         shared.dropped.fetch_add(dropped, Ordering::Relaxed);
     }
 
+    /// Catches up (before the first check, where Redis answers at once)
+    /// and starts the background exchange; once.
+    fn start(&self) -> Result<(), Error> {
+        if self.started.swap(true, Ordering::Relaxed) {
+            return Ok(());
+        }
+        self.shared.exchange();
+        if let Some(interval) = self.sync_interval {
+            let weak = Arc::downgrade(&self.shared);
+            let wake = Arc::clone(&self.shared.wake);
+            thread::Builder::new()
+                .name("dmguard-shared".into())
+                .spawn(move || follow(&weak, &wake, interval))
+                .map_err(|e| {
+                    Error::invalid_input(format!("cannot start the Redis exchange: {e}"))
+                })?;
+        }
+        Ok(())
+    }
+
     fn sync(&self) -> bool {
         self.shared.exchange()
     }
@@ -818,8 +845,18 @@ impl StateStore for RedisStore {
         self.shared.local.snapshot(latest_ms)
     }
 
+    /// Restores the snapshot here; the shared messages up to its latest
+    /// event time are then taken as counted (the snapshot holds what this
+    /// filter had counted of them), so that a restart that both restores
+    /// its saved state and catches up from Redis does not count them
+    /// twice. A shared message that arrives later with an older time is
+    /// skipped too.
     fn restore(&self, snapshot: &StateSnapshot, now: u32) -> Result<(), Error> {
-        self.shared.local.restore(snapshot, now)
+        self.shared.local.restore(snapshot, now)?;
+        if snapshot.sender_count() + snapshot.fingerprint_count() > 0 {
+            self.shared.counted_until.fetch_max(now, Ordering::Relaxed);
+        }
+        Ok(())
     }
 }
 

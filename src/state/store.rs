@@ -59,6 +59,13 @@ pub(crate) trait StateStore: Send + Sync + fmt::Debug {
     /// hash) at `t` (seconds).
     fn record_conversation(&self, person: u64, brand: u64, t: u32);
 
+    /// Starts sharing, once the filter is built and its saved state
+    /// restored: a shared store catches up with the others and starts
+    /// exchanging. Nothing to do for a local one.
+    fn start(&self) -> Result<(), Error> {
+        Ok(())
+    }
+
     /// Exchanges with the other filters now, where the store is shared:
     /// publishes what this one counted and applies what they did. Returns
     /// whether the shared store answered (always true for a local one).
