@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use redis::Value;
 
+use super::redis_store::origin;
 use super::{Pool, RedisConfig};
 use crate::Error;
 
@@ -46,19 +47,6 @@ pub(crate) struct Feedback {
     origin: String,
     published: AtomicU64,
     failed: AtomicU64,
-}
-
-/// A name for this filter: the process and a counter, hashed with the time.
-fn origin() -> String {
-    static COUNT: AtomicU64 = AtomicU64::new(0);
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64);
-    let n = COUNT.fetch_add(1, Ordering::Relaxed);
-    format!(
-        "{:016x}",
-        crate::hash::mix(nanos ^ u64::from(std::process::id()) << 32 ^ n)
-    )
 }
 
 impl Feedback {

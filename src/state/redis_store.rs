@@ -434,8 +434,9 @@ impl std::fmt::Debug for RedisStore {
     }
 }
 
-/// A name for this filter: the process, a counter and the time, mixed.
-fn origin() -> String {
+/// A name for this filter on a Redis stream (its readers skip their own
+/// entries by it): the process, a counter and the time, mixed.
+pub(super) fn origin() -> String {
     static COUNT: AtomicU64 = AtomicU64::new(0);
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
