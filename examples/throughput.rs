@@ -34,6 +34,9 @@ use std::time::Instant;
 use dmguard::{Filter, Message, SenderProfile};
 use serde::Deserialize;
 
+#[path = "common/redis.rs"]
+mod redis;
+
 #[derive(Deserialize)]
 struct Dm {
     #[serde(default)]
@@ -167,19 +170,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     if !with_model {
         builder = builder.without_model();
     }
-    let prefix = prefix.unwrap_or_else(|| {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        format!("dmguard-throughput:{}:{nanos}", std::process::id())
-    });
+    let prefix = prefix.unwrap_or_else(|| redis::run_prefix("throughput"));
     if let Some(url) = &redis {
-        builder = on_redis(builder, url, &prefix)?;
+        builder = redis::on_redis(builder, url, &prefix, false)?;
     }
     let filter = builder.build()?;
     if let Some(n) = staleness {
         let url = redis.as_deref().ok_or("--staleness needs --redis URL")?;
-        let peer = on_redis(Filter::builder(), url, &prefix)?.build()?;
+        let peer = redis::on_redis(Filter::builder(), url, &prefix, false)?.build()?;
         println!("{}", stale(&filter, &peer, &dms, n)?);
         return Ok(());
     }
@@ -268,22 +266,4 @@ fn stale(
         "p99_us": percentile(&lags, 0.99),
         "max_us": lags.last().copied().unwrap_or(0),
     }))
-}
-
-#[cfg(feature = "redis")]
-fn on_redis(
-    builder: dmguard::FilterBuilder,
-    url: &str,
-    prefix: &str,
-) -> Result<dmguard::FilterBuilder, Box<dyn std::error::Error>> {
-    Ok(builder.redis(url, prefix))
-}
-
-#[cfg(not(feature = "redis"))]
-fn on_redis(
-    _builder: dmguard::FilterBuilder,
-    _url: &str,
-    _prefix: &str,
-) -> Result<dmguard::FilterBuilder, Box<dyn std::error::Error>> {
-    Err("--redis needs the redis feature: cargo run --features redis --example throughput".into())
 }

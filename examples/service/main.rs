@@ -38,6 +38,8 @@ use std::process::ExitCode;
 use dmguard::{Filter, Model, Policy};
 
 mod app;
+#[path = "../common/redis.rs"]
+mod redis;
 
 use app::queue::Queue;
 
@@ -157,7 +159,7 @@ async fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     }
     let mut builder = Filter::builder().policy(policy);
     if let Some(url) = &args.redis {
-        builder = on_redis(builder, url, &args.prefix)?;
+        builder = redis::on_redis(builder, url, &args.prefix, false)?;
     }
     if let Some(path) = &args.model {
         builder = builder.model(Model::load(path)?);
@@ -217,25 +219,4 @@ async fn shutdown_signal() {
         _ = term => {},
     }
     eprintln!("service: stopping: finishing the requests in flight");
-}
-
-#[cfg(feature = "redis")]
-fn on_redis(
-    builder: dmguard::FilterBuilder,
-    url: &str,
-    prefix: &str,
-) -> Result<dmguard::FilterBuilder, String> {
-    Ok(builder.redis(url, prefix))
-}
-
-#[cfg(not(feature = "redis"))]
-fn on_redis(
-    _builder: dmguard::FilterBuilder,
-    _url: &str,
-    _prefix: &str,
-) -> Result<dmguard::FilterBuilder, String> {
-    Err(
-        "--redis needs the redis feature: cargo run --features service,redis --example service"
-            .into(),
-    )
 }

@@ -57,6 +57,8 @@
 use std::collections::BTreeMap;
 use std::io::{BufWriter, Write};
 
+#[path = "../common/redis.rs"]
+mod redis;
 mod scenarios;
 
 use dmguard::{Filter, Message};
@@ -211,39 +213,25 @@ fn read_tsv(path: &str) -> Result<(Vec<String>, Vec<String>), String> {
     Ok((ham, spam))
 }
 
-/// Scores the stream in order and prints, per scenario, how much was
-/// flagged overall and from the fourth message of each campaign on. Returns
-/// the stream targets that were missed.
+/// The filters the stream is checked with: in-memory ones, or ones that
+/// share through Redis and exchange only when `check` says (event time).
 fn filters(args: &Args) -> Result<Vec<Filter>, String> {
     let n = args.instances as usize;
     let Some(url) = &args.redis else {
         return Ok((0..n).map(|_| Filter::default()).collect());
     };
-    on_redis(url, n)
-}
-
-#[cfg(feature = "redis")]
-fn on_redis(url: &str, n: usize) -> Result<Vec<Filter>, String> {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let prefix = format!("dmguard-simulate:{}:{nanos}", std::process::id());
+    let prefix = redis::run_prefix("simulate");
     (0..n)
         .map(|_| {
-            Filter::builder()
-                .redis(url, &prefix)
-                .redis_sync_interval(None)
-                .build()
-                .map_err(|e| e.to_string())
+            let builder = redis::on_redis(Filter::builder(), url, &prefix, true)?;
+            builder.build().map_err(|e| e.to_string())
         })
         .collect()
 }
 
-#[cfg(not(feature = "redis"))]
-fn on_redis(_url: &str, _n: usize) -> Result<Vec<Filter>, String> {
-    Err("--redis needs the redis feature: cargo run --features redis --example simulate".into())
-}
-
+/// Scores the stream in order and prints, per scenario, how much was
+/// flagged overall and from the fourth message of each campaign on. Returns
+/// the stream targets that were missed.
 fn check(stream: &[Dm], filters: &[Filter], lag_ms: Option<i64>) -> Vec<String> {
     #[derive(Default)]
     struct Tally {
