@@ -385,6 +385,10 @@ struct Cursor {
     trimmed: Option<Instant>,
     /// The server's clock (ms) at the newest entry this filter appended.
     server_ms: u64,
+    /// The outbox's other half: an exchange swaps it in, empty, for the
+    /// queue it publishes, so that checks keep pushing into buffers that
+    /// have grown already instead of growing new ones.
+    spare: Outbox,
 }
 
 /// The store's shared part: the thread that exchanges holds it weakly.
@@ -483,6 +487,7 @@ impl RedisStore {
                 conversations: "0-0".into(),
                 trimmed: None,
                 server_ms: 0,
+                spare: Outbox::default(),
             }),
             breaker: Breaker::new(),
             wake: Arc::new((Mutex::new(()), Condvar::new())),
@@ -565,11 +570,14 @@ fn id_ms(id: &str) -> u64 {
 }
 
 impl Shared {
-    fn queue_event(&self, event: Event) {
+    /// Queues an item on one of the outbox's lists (the oldest go when it
+    /// is full); a full batch wakes the exchange.
+    fn enqueue<T>(&self, item: T, list: impl FnOnce(&mut Outbox) -> &mut Vec<T>) {
         let mut outbox = self.outbox.lock().unwrap_or_else(|e| e.into_inner());
-        let dropped = bound(&mut outbox.events);
-        outbox.events.push(event);
-        let full = outbox.events.len() == BATCH;
+        let items = list(&mut outbox);
+        let dropped = bound(items);
+        items.push(item);
+        let full = items.len() == BATCH;
         drop(outbox);
         if dropped > 0 {
             self.dropped.fetch_add(dropped, Ordering::Relaxed);
@@ -588,20 +596,26 @@ impl Shared {
             return false;
         }
         for _ in 0..MAX_ROUNDS {
-            let outbox =
-                std::mem::take(&mut *self.outbox.lock().unwrap_or_else(|e| e.into_inner()));
-            let sent = outbox.events.len() + outbox.conversations.len();
-            match self.round_trip(&mut cursor, &outbox) {
+            let mut batch = std::mem::take(&mut cursor.spare);
+            std::mem::swap(
+                &mut *self.outbox.lock().unwrap_or_else(|e| e.into_inner()),
+                &mut batch,
+            );
+            let sent = batch.events.len() + batch.conversations.len();
+            match self.round_trip(&mut cursor, &batch) {
                 Ok(more) => {
                     self.breaker.success();
                     self.published.fetch_add(sent as u64, Ordering::Relaxed);
+                    batch.events.clear();
+                    batch.conversations.clear();
+                    cursor.spare = batch;
                     if !more {
                         break;
                     }
                 }
                 Err(_) => {
                     self.breaker.failure();
-                    self.requeue(outbox);
+                    self.requeue(batch);
                     return false;
                 }
             }
@@ -783,7 +797,7 @@ impl StateStore for RedisStore {
 
     fn observe(&self, q: &Query<'_>) -> Observation {
         let seen = self.shared.local.observe(q);
-        self.shared.queue_event(Event::of(q));
+        self.shared.enqueue(Event::of(q), |o| &mut o.events);
         if self.shared.breaker.down.load(Ordering::Relaxed) {
             self.shared.degraded_checks.fetch_add(1, Ordering::Relaxed);
         }
@@ -791,13 +805,9 @@ impl StateStore for RedisStore {
     }
 
     fn record_conversation(&self, person: u64, brand: u64, t: u32) {
-        let shared = &self.shared;
-        shared.local.record_conversation(person, brand, t);
-        let mut outbox = shared.outbox.lock().unwrap_or_else(|e| e.into_inner());
-        let dropped = bound(&mut outbox.conversations);
-        outbox.conversations.push((person, brand, t));
-        drop(outbox);
-        shared.dropped.fetch_add(dropped, Ordering::Relaxed);
+        self.shared.local.record_conversation(person, brand, t);
+        self.shared
+            .enqueue((person, brand, t), |o| &mut o.conversations);
     }
 
     /// Catches up (before the first check, where Redis answers at once)
