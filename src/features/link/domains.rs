@@ -82,6 +82,15 @@ pub(crate) fn is_spaced_tld(word: &[u8]) -> bool {
     )
 }
 
+/// Spaced TLDs that are also English words: written apart from a name
+/// (`polka dot top`, `one click . buzz`) they are prose unless something
+/// marks a link. Takes the word as written.
+pub(crate) fn is_word_tld(word: &[u8]) -> bool {
+    [&b"top"[..], b"click", b"buzz"]
+        .iter()
+        .any(|w| word.eq_ignore_ascii_case(w))
+}
+
 /// Names reserved for documentation and tests (RFC 2606, RFC 6761): not in
 /// the public suffix list, but hosts under them are written as links.
 pub(crate) const RESERVED_TLDS: &[&str] = &["example", "test"];

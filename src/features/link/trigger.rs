@@ -216,31 +216,6 @@ pub(super) fn spaced_tld_end(b: &[u8], mut i: usize) -> Option<usize> {
 /// The longest TLD read apart from its name (`download`, `accountant`).
 const MAX_TLD: usize = 10;
 
-/// TLDs that are also English words: written apart from a name (`polka dot
-/// top`, `one click . buzz`) they are prose unless the name or what follows
-/// looks like a link (see [`looks_like_a_link`]).
-pub(super) fn is_word_tld(tld: &[u8]) -> bool {
-    [&b"top"[..], b"click", b"buzz"]
-        .iter()
-        .any(|w| tld.eq_ignore_ascii_case(w))
-}
-
-/// Whether a name written apart from its TLD carries a mark of a host
-/// name (a hyphen, a digit, `www`) or the TLD is followed by a path.
-pub(super) fn looks_like_a_link(name: &str, path: bool) -> bool {
-    path || name.starts_with("www") || name.bytes().any(|c| c == b'-' || c.is_ascii_digit())
-}
-
-/// Words that stand before "dot com" in prose ("the dot com bubble", "a
-/// dot com start-up") and are no site's name.
-pub(super) fn is_function_word(name: &str) -> bool {
-    [
-        "the", "a", "an", "my", "your", "our", "their", "this", "that", "his", "her", "its",
-    ]
-    .iter()
-    .any(|w| name.eq_ignore_ascii_case(w))
-}
-
 fn spaced_tld_at(b: &[u8], i: usize) -> bool {
     spaced_tld_end(b, i).is_some()
 }

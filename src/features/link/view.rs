@@ -4,9 +4,8 @@
 //! back to the raw text so that links are reported where the sender wrote
 //! them.
 
-use crate::features::link::trigger::{
-    bracket_token, is_function_word, is_word_tld, looks_like_a_link, spaced_tld_end, starts_with_ci,
-};
+use crate::features::link::domains::is_word_tld;
+use crate::features::link::trigger::{bracket_token, spaced_tld_end, starts_with_ci};
 use crate::normalize::is_invisible;
 
 /// The de-obfuscated text and, for every byte of it, the raw range it came
@@ -120,31 +119,19 @@ impl View {
                 .rev()
                 .take_while(|c| **c != b' ')
                 .count();
-        // A name and TLD apart are prose when the TLD is an English word
-        // and nothing marks a link ("polka dot top"), or the name is a
-        // function word ("the dot com bubble").
-        let name_len = self
-            .text
-            .chars()
-            .rev()
-            .take_while(|&c| is_name_char(c))
-            .map(char::len_utf8)
-            .sum::<usize>();
-        let name = &self.text[self.text.len() - name_len..];
-        let path = b[tld_end..].iter().find(|c| **c != b' ') == Some(&b'/');
-        let marked = looks_like_a_link(name, path);
-        if !marked && (is_function_word(name) || is_word_tld(&b[tld_start..tld_end])) {
+        let mut k = tld_end;
+        while b.get(k) == Some(&b' ') {
+            k += 1;
+        }
+        let path = b.get(k) == Some(&b'/');
+        if self.reads_as_prose(&b[tld_start..tld_end], path) {
             return None;
         }
         self.push_char('.', i, tld_start);
         for (k, &byte) in b[tld_start..tld_end].iter().enumerate() {
             self.push_char(char::from(byte), tld_start + k, tld_start + k + 1);
         }
-        let mut k = tld_end;
-        while b.get(k) == Some(&b' ') {
-            k += 1;
-        }
-        if b.get(k) == Some(&b'/') && k > tld_end {
+        if path && k > tld_end {
             let mut m = k + 1;
             while b.get(m) == Some(&b' ') {
                 m += 1;
@@ -155,6 +142,28 @@ impl View {
             }
         }
         Some(tld_end)
+    }
+
+    /// Whether the name just pushed and a TLD written apart from it read
+    /// as prose: the TLD is an English word ("polka dot top") or the name a
+    /// function word ("the dot com bubble"), and nothing marks a link (a
+    /// hyphen or digit in the name, `www`, a path after the TLD).
+    fn reads_as_prose(&self, tld: &[u8], path: bool) -> bool {
+        const FUNCTION_WORDS: [&str; 12] = [
+            "the", "a", "an", "my", "your", "our", "their", "this", "that", "his", "her", "its",
+        ];
+        let name_len: usize = self
+            .text
+            .chars()
+            .rev()
+            .take_while(|&c| is_name_char(c))
+            .map(char::len_utf8)
+            .sum();
+        let name = &self.text[self.text.len() - name_len..];
+        let marked = path
+            || name.starts_with("www")
+            || name.bytes().any(|c| c == b'-' || c.is_ascii_digit());
+        !marked && (is_word_tld(tld) || FUNCTION_WORDS.iter().any(|w| name.eq_ignore_ascii_case(w)))
     }
 
     fn last_is_alnum(&self) -> bool {
