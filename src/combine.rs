@@ -116,6 +116,13 @@ enum Role {
     /// Decides the action whatever the score.
     ForceAllow,
     ForceBlock,
+    /// Adds to the score, but not to its family's agreement: many links
+    /// are what a newsletter, a partner's list of articles or a customer's
+    /// order pages carry, none of them bad (on SpamAssassin's ham, this
+    /// count and a misreading classifier blocked 477 messages). A
+    /// shortener, an IP host, a look-alike or a deny list does make the
+    /// link family agree.
+    Volume,
 }
 
 impl Role {
@@ -124,6 +131,7 @@ impl Role {
             Code::POLICY_ALLOW_SENDER => Role::ForceAllow,
             Code::POLICY_DENY_SENDER => Role::ForceBlock,
             Code::POLICY_DENY_PHRASE | Code::LINK_DENY => Role::Deny,
+            Code::LINK_MANY => Role::Volume,
             _ => CAPPED
                 .iter()
                 .position(|group| group.codes.contains(&code))
@@ -222,13 +230,7 @@ pub(crate) fn verdict(evidence: &mut Evidence, weights: &Weights, policy: &Polic
             Role::Deny if weight > 0.0 => denied = true,
             _ => {}
         }
-        // Many links add to the score, but do not make the links a family
-        // that agrees on spam: a newsletter, a partner's list of articles or
-        // a customer's order pages carry many links, none of them bad (on
-        // SpamAssassin's ham this count and a misreading classifier blocked
-        // 477 messages). A shortener, an IP host, a look-alike or a deny list
-        // does make it agree.
-        if hit.code != Code::LINK_MANY {
+        if role != Role::Volume {
             by_family[family as usize] += weight;
         }
         logit += weight;
