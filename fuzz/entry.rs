@@ -381,6 +381,18 @@ fn fnv(bytes: &[u8]) -> u64 {
     })
 }
 
+/// The fuzzed bytes after the first, as a file (first byte even) or as a
+/// payload that `wrap` makes a well-formed file of (odd), so that the
+/// fuzzer reaches both the checks of the frame and the parser behind them.
+fn as_file(data: &[u8], wrap: fn(&[u8]) -> Vec<u8>) -> Option<Cow<'_, [u8]>> {
+    let (&kind, rest) = data.split_first()?;
+    Some(if kind & 1 == 0 {
+        Cow::Borrowed(rest)
+    } else {
+        Cow::Owned(wrap(rest))
+    })
+}
+
 /// Wraps a payload in a model file's header and checksum, so that the
 /// fuzzer reaches the payload's parser past the checksum.
 pub fn model_file(payload: &[u8]) -> Vec<u8> {
@@ -395,17 +407,10 @@ pub fn model_file(payload: &[u8]) -> Vec<u8> {
 /// payload given a valid header and checksum (odd); a model that loads
 /// must build a filter that checks, learns and saves itself readably.
 pub fn model(data: &[u8]) {
-    let Some((&kind, rest)) = data.split_first() else {
+    let Some(bytes) = as_file(data, model_file) else {
         return;
     };
-    let file;
-    let bytes = if kind & 1 == 0 {
-        rest
-    } else {
-        file = model_file(rest);
-        &file
-    };
-    let Ok(model) = Model::from_bytes(bytes) else {
+    let Ok(model) = Model::from_bytes(&bytes) else {
         return;
     };
     let saved = model.to_bytes();
@@ -435,17 +440,10 @@ pub fn snapshot_file(body: &[u8]) -> Vec<u8> {
 /// must restore into a filter that then checks and snapshots itself
 /// readably.
 pub fn snapshot(data: &[u8]) {
-    let Some((&kind, rest)) = data.split_first() else {
+    let Some(bytes) = as_file(data, snapshot_file) else {
         return;
     };
-    let file;
-    let bytes = if kind & 1 == 0 {
-        rest
-    } else {
-        file = snapshot_file(rest);
-        &file
-    };
-    let Ok(snapshot) = StateSnapshot::from_reader(bytes) else {
+    let Ok(snapshot) = StateSnapshot::from_reader(&bytes[..]) else {
         return;
     };
     let filter = Filter::builder()
