@@ -79,17 +79,7 @@ fn a_swarm_alternating_between_two_filters_is_flagged_from_its_fourth_message() 
     let Some((a, b)) = pair("swarm") else { return };
     let mut rng = Rng(3);
     let mut dms = surge(&mut rng, T0, "brand_03", "s");
-    for i in 0..40u64 {
-        let brand = format!("brand_{:02}", rng.below(20));
-        let ts = T0 + MIN + i as i64 * 7 * SEC;
-        dms.push(Dm::new(
-            ts,
-            format!("swarm_{i}"),
-            &brand,
-            bot_text(&mut rng),
-            fresh(i),
-        ));
-    }
+    dms.extend(swarm(&mut rng, 40, 20));
     let mut nth = 0;
     for (i, dm) in by_time(dms).into_iter().enumerate() {
         let filter = if i % 2 == 0 { &a } else { &b };

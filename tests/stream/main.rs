@@ -174,17 +174,7 @@ fn a_bot_swarm_is_flagged_from_its_fourth_message() {
         let filter = Filter::default();
         let mut rng = Rng(3);
         let mut dms = surge(&mut rng, T0, "brand_03", "s");
-        for i in 0..60u64 {
-            let brand = format!("brand_{:02}", rng.below(brands));
-            let ts = T0 + MIN + i as i64 * 7 * SEC;
-            dms.push(Dm::new(
-                ts,
-                format!("swarm_{i}"),
-                &brand,
-                bot_text(&mut rng),
-                fresh(i),
-            ));
-        }
+        dms.extend(swarm(&mut rng, 60, brands));
         let mut nth = 0;
         for dm in by_time(dms) {
             let v = dm.check(&filter);

@@ -94,6 +94,18 @@ pub(crate) fn bot_text(rng: &mut Rng) -> String {
     format!("hey {check} this out, you will love it{tail}")
 }
 
+/// `n` fresh accounts `swarm_0`…, one every 7 s from a minute after `T0`,
+/// each sending a bot text to one of `brands` brands.
+pub(crate) fn swarm(rng: &mut Rng, n: u64, brands: u64) -> Vec<Dm> {
+    (0..n)
+        .map(|i| {
+            let brand = format!("brand_{:02}", rng.below(brands));
+            let ts = T0 + MIN + i as i64 * 7 * SEC;
+            Dm::new(ts, format!("swarm_{i}"), &brand, bot_text(rng), fresh(i))
+        })
+        .collect()
+}
+
 /// 200 established customers (with a few fresh accounts among them) writing
 /// near-identical complaints to one brand within ten minutes, some pasting
 /// the brand's shop link.
